@@ -1,0 +1,3 @@
+module github.com/endsession/endsession
+
+go 1.26.8
