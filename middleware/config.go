@@ -1,0 +1,176 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/endsession/endsession/providers"
+	"github.com/endsession/endsession/session"
+)
+
+// Config is the whole configuration of the middleware. Zero values mean the
+// documented defaults. [New] validates it once, at start-up.
+type Config struct {
+	// AppURL is the application's public base URL, such as
+	// "https://app.example.com". The callback and post-logout URLs given
+	// to providers are built from it, never from the request, and cookies
+	// are Secure when it is https. Required; no path, query or fragment.
+	AppURL string
+
+	// Providers the users log in with. At least one. With several, the
+	// login route takes ?provider=NAME.
+	Providers []providers.Provider
+
+	// Keys protect the session and the login and logout state cookies:
+	// newest pair first, older pairs still read (key rotation). Required.
+	Keys []session.KeyPair
+
+	// Store keeps sessions. Default: a [session.CookieStore] built from
+	// Keys, with a per-process revocation list for back-channel logout.
+	Store session.Store
+
+	// PathPrefix is where the middleware mounts its routes; default
+	// "/auth": /auth/login, /auth/callback, /auth/logout and
+	// /auth/logged-out (the post-logout landing, to register at the
+	// provider).
+	PathPrefix string
+	// PostLogoutPath is where users land after logout when the logout
+	// request named no return_to; default "/".
+	PostLogoutPath string
+
+	// Lifetime of sessions. Default: 24 hours idle, 7 days absolute.
+	Lifetime session.Lifetime
+
+	// MaxLoginFlows caps the logins in flight in one browser (one per tab);
+	// past it the oldest is dropped. Default 5.
+	MaxLoginFlows int
+	// LoginTimeout bounds how long a login may take at the provider;
+	// default 10 minutes.
+	LoginTimeout time.Duration
+	// ProviderTimeout bounds each call to the provider during login
+	// (discovery, token, keys, userinfo); default 10 seconds.
+	ProviderTimeout time.Duration
+	// LogoutTimeout bounds each call to the provider during logout; a
+	// call past it never holds back the user, whose local session is
+	// already gone. Default 3 seconds.
+	LogoutTimeout time.Duration
+
+	// HTTPClient makes every call to the providers. Default: a client
+	// without a global timeout (each call is bounded by the timeouts
+	// above).
+	HTTPClient *http.Client
+	// Logger receives structured events (login, logout, rejected input),
+	// never tokens, codes, cookies or personal claims. Default
+	// slog.Default().
+	Logger *slog.Logger
+
+	// ErrorHandler writes the response for every error the middleware
+	// answers itself. Default: a plain page (or JSON for clients that ask
+	// for it) with a short message and the correlation id, never the
+	// internal error. The error has already been logged.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *Error)
+
+	// OnLogout is called during logout, after the session and its cookies
+	// are deleted and before the provider is contacted, so the application
+	// erases its own copies of the user's personal data. An error is
+	// logged and reported; logout goes on.
+	OnLogout func(ctx context.Context, user session.Data) error
+	// OnLogoutReport receives the audit record of every logout: each step
+	// and its outcome.
+	OnLogoutReport func(ctx context.Context, report LogoutReport)
+
+	// ClearSiteData, when set, adds a Clear-Site-Data header with these
+	// directives (such as "cache", "cookies", "storage") to the
+	// post-logout landing response.
+	ClearSiteData []string
+
+	// Now is the clock; default time.Now. For tests.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.PathPrefix == "" {
+		c.PathPrefix = "/auth"
+	}
+	c.PathPrefix = "/" + strings.Trim(c.PathPrefix, "/")
+	if c.PostLogoutPath == "" {
+		c.PostLogoutPath = "/"
+	}
+	if c.Lifetime.Idle == 0 {
+		c.Lifetime.Idle = 24 * time.Hour
+	}
+	if c.Lifetime.Absolute == 0 {
+		c.Lifetime.Absolute = 7 * 24 * time.Hour
+	}
+	if c.MaxLoginFlows == 0 {
+		c.MaxLoginFlows = 5
+	}
+	if c.LoginTimeout == 0 {
+		c.LoginTimeout = 10 * time.Minute
+	}
+	if c.ProviderTimeout == 0 {
+		c.ProviderTimeout = 10 * time.Second
+	}
+	if c.LogoutTimeout == 0 {
+		c.LogoutTimeout = 3 * time.Second
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ErrorHandler == nil {
+		c.ErrorHandler = DefaultErrorHandler
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if len(c.Providers) == 1 && c.Providers[0].Name == "" {
+		c.Providers[0].Name = "default"
+	}
+}
+
+func (c *Config) validate() (*url.URL, error) {
+	app, err := url.Parse(c.AppURL)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: AppURL: %w", err)
+	}
+	if (app.Scheme != "https" && app.Scheme != "http") || app.Host == "" ||
+		strings.Trim(app.Path, "/") != "" || app.RawQuery != "" || app.Fragment != "" || app.User != nil {
+		return nil, fmt.Errorf("middleware: AppURL %q must be an http(s) origin such as https://app.example.com", c.AppURL)
+	}
+	if len(c.Providers) == 0 {
+		return nil, errors.New("middleware: at least one provider is required")
+	}
+	seen := map[string]bool{}
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("middleware: %w", err)
+		}
+		if seen[p.Name] {
+			return nil, fmt.Errorf("middleware: two providers are named %q", p.Name)
+		}
+		seen[p.Name] = true
+	}
+	if len(c.Keys) == 0 {
+		return nil, errors.New("middleware: Keys are required (at least one hash and block key pair)")
+	}
+	if _, ok := safeReturn(c.PostLogoutPath); !ok {
+		return nil, fmt.Errorf("middleware: PostLogoutPath %q must be a local path", c.PostLogoutPath)
+	}
+	if c.Lifetime.Idle < 0 || c.Lifetime.Absolute < c.Lifetime.Idle && c.Lifetime.Absolute > 0 {
+		return nil, errors.New("middleware: Lifetime.Absolute must not be shorter than Lifetime.Idle")
+	}
+	if c.MaxLoginFlows < 1 || c.MaxLoginFlows > 20 {
+		return nil, errors.New("middleware: MaxLoginFlows must be between 1 and 20")
+	}
+	return app, nil
+}

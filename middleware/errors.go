@@ -1,0 +1,165 @@
+package middleware
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// Error is an error the middleware answers itself: a bad callback, a
+// forged token, a provider that does not answer. Message is plain and safe
+// to show; Err is the internal cause, logged but never shown.
+type Error struct {
+	// Status is the HTTP status of the answer (4xx for bad input, 502 or
+	// 504 for a provider that failed, 503 for a store that is down).
+	Status int
+	// Code is a stable, machine-readable name such as "invalid_state".
+	Code string
+	// Message is a short sentence for the user.
+	Message string
+	// CorrelationID ties the answer to the log lines of the request.
+	CorrelationID string
+	// Err is the cause, for logs and for errors.Is; never shown.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return "endsession: " + e.Code
+	}
+	return "endsession: " + e.Code + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func newError(status int, code, message string, err error) *Error {
+	return &Error{Status: status, Code: code, Message: message, Err: err}
+}
+
+// DefaultErrorHandler answers an error with a small page, or JSON for a
+// client that asks for JSON, showing only the message and the correlation
+// id.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, e *Error) {
+	if wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(e.Status)
+		json.NewEncoder(w).Encode(map[string]string{
+			"error": e.Code, "error_description": e.Message, "correlation_id": e.CorrelationID,
+		})
+		return
+	}
+	render(w, e.Status, pageError, map[string]any{"Title": http.StatusText(e.Status), "Error": e})
+}
+
+// wantsJSON reports whether the client prefers JSON to a page.
+func wantsJSON(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
+}
+
+type correlationKey struct{}
+
+// correlationID returns the request's correlation id: a well-formed
+// X-Request-Id from the client or a proxy, or a new random one.
+func correlationID(r *http.Request) string {
+	if id, ok := r.Context().Value(correlationKey{}).(string); ok {
+		return id
+	}
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == "" {
+		return id
+	}
+	return rand.Text()[:16]
+}
+
+// withCorrelation puts the request's correlation id in its context.
+func withCorrelation(r *http.Request) (*http.Request, string) {
+	id := correlationID(r)
+	return r.WithContext(context.WithValue(r.Context(), correlationKey{}, id)), id
+}
+
+// fail logs e and answers it through the configured error handler.
+func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, event string, e *Error) {
+	e.CorrelationID = correlationID(r)
+	level := m.log.Warn
+	if e.Status >= 500 {
+		level = m.log.Error
+	}
+	level(event+" rejected", "event", event, "code", e.Code, "status", e.Status,
+		"correlation_id", e.CorrelationID, "reason", describe(e.Err))
+	authHeaders(w)
+	m.cfg.ErrorHandler(w, r, e)
+}
+
+// describe turns an internal error into a log-safe string: token endpoint
+// errors keep only the OAuth error code, since their bodies are the
+// provider's to fill.
+func describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		return fmt.Sprintf("token endpoint answered %d %s", status, re.ErrorCode)
+	}
+	return err.Error()
+}
+
+// authHeaders are on every response of the middleware's routes.
+func authHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// render writes one of the middleware's pages; they can't be framed and
+// run no script except the nonce'd auto-submit of the logout form.
+func render(w http.ResponseWriter, status int, t *template.Template, data map[string]any) {
+	h := w.Header()
+	csp := "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	if nonce, ok := data["Nonce"].(string); ok {
+		csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-" + nonce + "'; frame-ancestors 'none'; base-uri 'none'; form-action " + data["FormAction"].(string)
+	}
+	if frameAncestors, ok := data["FrameAncestors"].(string); ok {
+		csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors " + frameAncestors
+	} else {
+		h.Set("X-Frame-Options", "DENY")
+	}
+	h.Set("Content-Security-Policy", csp)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	t.Execute(w, data)
+}
+
+const pageHead = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{{.Title}}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}button{font:inherit;padding:.4rem 1rem}small{color:#666}</style></head><body>`
+
+var (
+	pageError = template.Must(template.New("error").Parse(pageHead +
+		`<h1>{{.Title}}</h1><p>{{.Error.Message}}</p><p><small>Reference: {{.Error.CorrelationID}}</small></p></body></html>`))
+
+	pageConfirmLogout = template.Must(template.New("confirm").Parse(pageHead +
+		`<h1>Sign out?</h1><p>Do you want to sign out?</p><form method="post" action="{{.Action}}">` +
+		`{{if .ReturnTo}}<input type="hidden" name="return_to" value="{{.ReturnTo}}">{{end}}` +
+		`<button type="submit" id="confirm-logout">Sign out</button></form></body></html>`))
+
+	pageFormPost = template.Must(template.New("formpost").Parse(pageHead +
+		`<h1>Signing out…</h1><form method="post" action="{{.URL}}" id="logout-form">` +
+		`{{range $k, $vs := .Form}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}` +
+		`<noscript><button type="submit">Continue</button></noscript></form>` +
+		`<script nonce="{{.Nonce}}">document.getElementById("logout-form").submit()</script></body></html>`))
+
+	pageChooseProvider = template.Must(template.New("choose").Parse(pageHead +
+		`<h1>Sign in</h1><ul>{{range .Links}}<li><a href="{{.URL}}">{{.Name}}</a></li>{{end}}</ul></body></html>`))
+)

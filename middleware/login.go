@@ -1,0 +1,459 @@
+package middleware
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/endsession/endsession/providers"
+	"github.com/endsession/endsession/session"
+)
+
+// flow is one login in flight, kept in its own signed and encrypted
+// cookie so several tabs can log in at once.
+type flow struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Provider string `json:"p"`
+	ReturnTo string `json:"r"`
+	Created  int64  `json:"t"`
+}
+
+// flowCookiePrefix names the login flow cookies: the prefix and the state.
+func (m *Middleware) flowCookiePrefix() string {
+	if m.secure {
+		return "__Secure-endsession_flow_"
+	}
+	return "endsession_flow_"
+}
+
+func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
+	authHeaders(w)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		m.fail(w, r, "login", newError(http.StatusMethodNotAllowed, "method_not_allowed", "Use a link to sign in.", nil))
+		return
+	}
+	q := r.URL.Query()
+	returnTo, ok := safeReturn(q.Get("return_to"))
+	if !ok {
+		m.log.Warn("return target rejected", "event", "login", "code", "invalid_return_to", "correlation_id", correlationID(r))
+		returnTo = "/"
+	}
+	p, ok := m.loginProvider(q.Get("provider"))
+	if !ok {
+		if q.Get("provider") != "" {
+			m.fail(w, r, "login", newError(http.StatusBadRequest, "unknown_provider", "This sign-in provider is not available.", nil))
+			return
+		}
+		m.chooseProvider(w, returnTo)
+		return
+	}
+	resolved, err := m.resolve(r.Context(), p)
+	if err != nil {
+		m.fail(w, r, "login", providerError("discovery", err))
+		return
+	}
+	f := flow{
+		State:    rand.Text(),
+		Nonce:    rand.Text(),
+		Verifier: oauth2.GenerateVerifier(),
+		Provider: p.Name,
+		ReturnTo: returnTo,
+		Created:  m.cfg.Now().Unix(),
+	}
+	value, err := m.stateCodecs[0].Encode(m.flowCookiePrefix()+f.State, f)
+	if err != nil {
+		m.fail(w, r, "login", newError(http.StatusInternalServerError, "internal", "Sign-in could not start.", err))
+		return
+	}
+	m.dropOldFlows(w, r)
+	http.SetCookie(w, &http.Cookie{
+		Name: m.flowCookiePrefix() + f.State, Value: value, Path: m.cfg.PathPrefix,
+		MaxAge: int(m.cfg.LoginTimeout / time.Second), HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode,
+	})
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)}
+	for k, vs := range p.AuthParams {
+		for _, v := range vs {
+			opts = append(opts, oauth2.SetAuthURLParam(k, v))
+		}
+	}
+	m.log.Info("login started", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
+	http.Redirect(w, r, resolved.OAuth2.AuthCodeURL(f.State, opts...), http.StatusFound)
+}
+
+// loginProvider picks the provider of a login: the named one, or the only
+// one that has a login.
+func (m *Middleware) loginProvider(name string) (*provider, bool) {
+	if name != "" {
+		p, ok := m.providers[name]
+		return p, ok && p.HasLogin()
+	}
+	var only *provider
+	for _, p := range m.order {
+		if p.HasLogin() {
+			if only != nil {
+				return nil, false
+			}
+			only = p
+		}
+	}
+	return only, only != nil
+}
+
+func (m *Middleware) chooseProvider(w http.ResponseWriter, returnTo string) {
+	type link struct{ Name, URL string }
+	var links []link
+	for _, p := range m.order {
+		if p.HasLogin() {
+			q := url.Values{"provider": {p.Name}, "return_to": {returnTo}}
+			links = append(links, link{p.Name, m.cfg.PathPrefix + "/login?" + q.Encode()})
+		}
+	}
+	render(w, http.StatusOK, pageChooseProvider, map[string]any{"Title": "Sign in", "Links": links})
+}
+
+// dropOldFlows keeps at most MaxLoginFlows-1 flow cookies before a new one
+// is added: the oldest, and any that no longer decode, are expired.
+func (m *Middleware) dropOldFlows(w http.ResponseWriter, r *http.Request) {
+	prefix := m.flowCookiePrefix()
+	type entry struct {
+		name    string
+		created int64
+	}
+	var flows []entry
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, prefix) {
+			continue
+		}
+		var f flow
+		if m.decodeState(c.Name, c.Value, &f) != nil {
+			m.expireFlow(w, c.Name)
+			continue
+		}
+		flows = append(flows, entry{c.Name, f.Created})
+	}
+	if len(flows) < m.cfg.MaxLoginFlows {
+		return
+	}
+	sort.Slice(flows, func(i, j int) bool { return flows[i].created < flows[j].created })
+	for _, e := range flows[:len(flows)-m.cfg.MaxLoginFlows+1] {
+		m.expireFlow(w, e.name)
+	}
+}
+
+func (m *Middleware) expireFlow(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: m.cfg.PathPrefix, MaxAge: -1,
+		HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// validState reports whether s has the shape of the states login makes
+// (crypto/rand.Text: 26 base32 characters), before it names a cookie.
+func validState(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
+	authHeaders(w)
+	r, _ = withCorrelation(r)
+	if r.Method != http.MethodGet {
+		m.fail(w, r, "callback", newError(http.StatusMethodNotAllowed, "method_not_allowed", "This address only takes the provider's redirect.", nil))
+		return
+	}
+	q := r.URL.Query()
+	f, e := m.takeFlow(w, r, q.Get("state"))
+	if e != nil {
+		m.fail(w, r, "callback", e)
+		return
+	}
+	p, ok := m.providers[f.Provider]
+	if !ok || !p.HasLogin() {
+		m.fail(w, r, "callback", newError(http.StatusBadRequest, "unknown_provider", "This sign-in provider is not available.", nil))
+		return
+	}
+	resolved, err := m.resolve(r.Context(), p)
+	if err != nil {
+		m.fail(w, r, "callback", providerError("discovery", err))
+		return
+	}
+	// RFC 9207: the response must come from the provider the request went
+	// to, checked before anything else is believed, errors included.
+	if iss, sent := q["iss"]; sent {
+		if len(iss) != 1 || iss[0] != p.Issuer {
+			m.fail(w, r, "callback", newError(http.StatusBadRequest, "invalid_issuer",
+				"The sign-in response did not come from the expected provider. Please sign in again.", errors.New("iss parameter does not match the issuer")))
+			return
+		}
+	} else if resolved.Endpoints.IssParameter {
+		m.fail(w, r, "callback", newError(http.StatusBadRequest, "invalid_issuer",
+			"The sign-in response did not name its provider. Please sign in again.", errors.New("iss parameter missing")))
+		return
+	}
+	if code := q.Get("error"); code != "" {
+		m.fail(w, r, "callback", providerRefused(code))
+		return
+	}
+	if q.Get("code") == "" {
+		m.fail(w, r, "callback", newError(http.StatusBadRequest, "missing_code", "The sign-in response is incomplete. Please sign in again.", nil))
+		return
+	}
+	d, e := m.complete(r.Context(), p, resolved, f, q.Get("code"))
+	if e != nil {
+		m.fail(w, r, "callback", e)
+		return
+	}
+	if err := m.newSession(w, r, d); err != nil {
+		status, msg := http.StatusInternalServerError, "Your session could not be saved. Please try again."
+		if errors.Is(err, session.ErrTooLarge) {
+			msg = "Your session is too large to be kept in cookies. The site must use a server-side session store."
+		}
+		if errors.Is(err, session.ErrUnavailable) {
+			status, msg = http.StatusServiceUnavailable, "Sessions are unavailable for a moment. Please try again shortly."
+		}
+		m.fail(w, r, "callback", newError(status, "session_not_saved", msg, err))
+		return
+	}
+	m.log.Info("login succeeded", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
+	target, ok := safeReturn(f.ReturnTo)
+	if !ok {
+		target = "/"
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// takeFlow finds and consumes the login flow named by state: it is used
+// once, and its cookie is expired in this response whatever happens next.
+func (m *Middleware) takeFlow(w http.ResponseWriter, r *http.Request, state string) (*flow, *Error) {
+	invalid := func(why string) *Error {
+		return newError(http.StatusBadRequest, "invalid_state",
+			"This sign-in link is invalid, expired or already used. Please sign in again.", errors.New(why))
+	}
+	if !validState(state) {
+		return nil, invalid("state missing or malformed")
+	}
+	name := m.flowCookiePrefix() + state
+	c, err := r.Cookie(name)
+	if err != nil {
+		return nil, invalid("no login flow for this state in this browser")
+	}
+	m.expireFlow(w, name)
+	var f flow
+	if err := m.decodeState(name, c.Value, &f); err != nil {
+		return nil, invalid("login flow cookie does not decode: " + err.Error())
+	}
+	if subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 {
+		return nil, invalid("state does not match its flow")
+	}
+	if m.cfg.Now().Sub(time.Unix(f.Created, 0)) > m.cfg.LoginTimeout {
+		return nil, invalid("login flow expired")
+	}
+	if !m.usedStates.use(state, m.cfg.Now()) {
+		return nil, invalid("state replayed")
+	}
+	return &f, nil
+}
+
+// complete exchanges the code, verifies the ID token and builds the new
+// session's data.
+func (m *Middleware) complete(ctx context.Context, p *provider, resolved *providers.Resolved, f *flow, code string) (*session.Data, *Error) {
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.ProviderTimeout)
+	defer cancel()
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(f.Verifier)}
+	for k, vs := range p.TokenParams {
+		for _, v := range vs {
+			opts = append(opts, oauth2.SetAuthURLParam(k, v))
+		}
+	}
+	tok, err := resolved.OAuth2.Exchange(ctx, code, opts...)
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			return nil, newError(http.StatusBadRequest, "invalid_grant", "This sign-in code is invalid or already used. Please sign in again.", err)
+		}
+		return nil, providerError("token", err)
+	}
+	// Some providers echo the nonce in the token response: check it too.
+	if n, ok := tok.Extra("nonce").(string); ok && subtle.ConstantTimeCompare([]byte(n), []byte(f.Nonce)) != 1 {
+		return nil, invalidToken(errors.New("token response nonce does not match"))
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, newError(http.StatusBadGateway, "missing_id_token", "The provider did not send an ID token.", nil)
+	}
+	idt, err := resolved.Verifier.Verify(ctx, raw)
+	if err != nil {
+		if strings.Contains(err.Error(), "fetching keys") || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, providerError("keys", err)
+		}
+		return nil, invalidToken(err)
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
+		return nil, invalidToken(errors.New("ID token nonce missing or wrong"))
+	}
+	var c struct {
+		AZP   string `json:"azp"`
+		SID   string `json:"sid"`
+		Email string `json:"email"`
+		Name  string `json:"name"`
+	}
+	if err := idt.Claims(&c); err != nil {
+		return nil, invalidToken(err)
+	}
+	if (c.AZP != "" || len(idt.Audience) > 1) && c.AZP != p.ClientID {
+		return nil, invalidToken(errors.New("azp is not this client"))
+	}
+	if idt.IssuedAt.After(m.cfg.Now().Add(5 * time.Minute)) {
+		return nil, invalidToken(errors.New("ID token issued in the future"))
+	}
+	if idt.AccessTokenHash != "" {
+		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+			return nil, invalidToken(err)
+		}
+	}
+	claims := map[string]json.RawMessage{}
+	if err := idt.Claims(&claims); err != nil {
+		return nil, invalidToken(err)
+	}
+	if resolved.UserInfo != nil && p.UserInfo {
+		info, err := resolved.UserInfo.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			return nil, providerError("userinfo", err)
+		}
+		if info.Subject != idt.Subject {
+			return nil, invalidToken(errors.New("userinfo subject differs from the ID token's"))
+		}
+		extra := map[string]json.RawMessage{}
+		if err := info.Claims(&extra); err != nil {
+			return nil, providerError("userinfo", err)
+		}
+		for k, v := range extra {
+			if k != "sub" {
+				claims[k] = v
+			}
+		}
+		if c.Email == "" {
+			json.Unmarshal(claims["email"], &c.Email)
+		}
+		if c.Name == "" {
+			json.Unmarshal(claims["name"], &c.Name)
+		}
+	}
+	claimsJSON, _ := json.Marshal(claims)
+	return &session.Data{
+		Provider:      p.Name,
+		Issuer:        p.Issuer,
+		Subject:       idt.Subject,
+		SID:           c.SID,
+		Email:         c.Email,
+		Name:          c.Name,
+		IDToken:       raw,
+		IDTokenExpiry: idt.Expiry,
+		AccessToken:   tok.AccessToken,
+		TokenType:     tok.TokenType,
+		RefreshToken:  tok.RefreshToken,
+		Expiry:        tok.Expiry,
+		ClaimsJSON:    string(claimsJSON),
+	}, nil
+}
+
+func invalidToken(err error) *Error {
+	return newError(http.StatusBadRequest, "invalid_id_token", "The provider's answer could not be verified. Please sign in again.", err)
+}
+
+// providerError answers a provider that failed or did not answer in time:
+// 504 for a timeout, 502 otherwise.
+func providerError(step string, err error) *Error {
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
+		return newError(http.StatusGatewayTimeout, "provider_timeout", "The sign-in provider did not answer in time. Please try again.", errors.Join(errors.New(step), err))
+	}
+	return newError(http.StatusBadGateway, "provider_error", "The sign-in provider could not be reached. Please try again.", errors.Join(errors.New(step), err))
+}
+
+// providerRefused answers an "error" sent back by the provider. Only a
+// well-formed error code is kept; the provider's text is never echoed.
+func providerRefused(code string) *Error {
+	msg := "The provider did not sign you in."
+	if code == "access_denied" {
+		msg = "Sign-in was cancelled or refused."
+	}
+	safe := "provider_error_other"
+	if len(code) <= 64 && strings.Trim(code, "abcdefghijklmnopqrstuvwxyz_") == "" {
+		safe = "provider_" + code
+	}
+	return newError(http.StatusBadRequest, safe, msg, errors.New("provider returned error "+safe))
+}
+
+// safeReturn checks a return target: a local path of this application,
+// never another host. It reports false, and "", for anything else.
+func safeReturn(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	if len(s) > 2048 || s[0] != '/' || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\") {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return "", false
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	// A path that decodes to "//host" or "/\host" is also refused: some
+	// servers and proxies decode it before redirecting.
+	if dec := u.Path; strings.HasPrefix(dec, "//") || strings.HasPrefix(dec, "/\\") || strings.ContainsAny(dec, "\\") {
+		return "", false
+	}
+	return s, true
+}
+
+// usedStates remembers the states already consumed, so a state is good
+// for one callback even if its cookie is replayed.
+type usedStates struct {
+	mu   sync.Mutex
+	ttl  time.Duration
+	seen map[string]time.Time
+}
+
+func newUsedStates(ttl time.Duration) *usedStates {
+	return &usedStates{ttl: ttl, seen: make(map[string]time.Time)}
+}
+
+// use records state and reports whether it was new.
+func (u *usedStates) use(state string, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, ok := u.seen[state]; ok {
+		return false
+	}
+	if len(u.seen) >= 10000 {
+		for s, at := range u.seen {
+			if now.Sub(at) > u.ttl {
+				delete(u.seen, s)
+			}
+		}
+	}
+	u.seen[state] = now
+	return true
+}

@@ -1,0 +1,333 @@
+package middleware
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/endsession/endsession/providers"
+	"github.com/endsession/endsession/session"
+)
+
+// LogoutReport is the audit record of one logout: every step, in order,
+// and how it went. It holds no token and no personal data.
+type LogoutReport struct {
+	CorrelationID string
+	// Provider is the provider the session belonged to; empty without a
+	// session.
+	Provider string
+	// HadSession reports whether the request carried a session.
+	HadSession bool
+	Steps      []LogoutStep
+}
+
+// LogoutStep is one step of a logout.
+type LogoutStep struct {
+	// Name is one of "session.read", "session.delete", "app.erase",
+	// "provider.end_session" and others added by later steps.
+	Name string
+	OK   bool
+	// Detail says what was done or why it failed, without secrets.
+	Detail string
+}
+
+func (rep *LogoutReport) add(name string, err error, detail string) {
+	s := LogoutStep{Name: name, OK: err == nil, Detail: detail}
+	if err != nil {
+		s.Detail = strings.TrimSpace(detail + " " + describe(err))
+	}
+	rep.Steps = append(rep.Steps, s)
+}
+
+// LogValue makes a report one structured log record.
+func (rep LogoutReport) LogValue() slog.Value {
+	steps := make([]any, 0, len(rep.Steps))
+	for _, s := range rep.Steps {
+		steps = append(steps, slog.Group(s.Name, "ok", s.OK, "detail", s.Detail))
+	}
+	return slog.GroupValue(
+		slog.String("provider", rep.Provider),
+		slog.Bool("had_session", rep.HadSession),
+		slog.Group("steps", steps...),
+	)
+}
+
+// logoutState travels in a short-lived signed and encrypted cookie, apart
+// from the (deleted) session, to the post-logout landing route.
+type logoutState struct {
+	// State is the value sent to the provider, empty when none was sent.
+	State    string `json:"s,omitempty"`
+	ReturnTo string `json:"r"`
+	Notice   string `json:"n,omitempty"`
+}
+
+func (m *Middleware) logoutCookieName() string {
+	if m.secure {
+		return "__Secure-endsession_logout"
+	}
+	return "endsession_logout"
+}
+
+// PostLogoutNoticeParam is the query parameter the post-logout page gets
+// when the provider could not be told of the logout ("provider-unreachable")
+// or has no logout endpoint ("local-only"). The local session is gone in
+// both cases.
+const PostLogoutNoticeParam = "logout_notice"
+
+// logout is the heart of the middleware. The order never changes:
+// (1) read what the provider will need, (2) delete everything locally, in
+// this very response, (3) ask the provider to end its session, (4) land.
+func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
+	authHeaders(w)
+	r, cid := withCorrelation(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	switch r.Method {
+	case http.MethodPost:
+		if !m.sameOrigin(r) {
+			m.fail(w, r, "logout", newError(http.StatusForbidden, "cross_site_logout",
+				"Sign-out must start from this site.", errors.New("cross-site logout POST")))
+			return
+		}
+	case http.MethodGet, http.MethodHead:
+		if !m.sameOrigin(r) {
+			m.log.Info("logout confirmation shown", "event", "logout", "code", "cross_site_get", "correlation_id", cid)
+			ret, _ := safeReturn(r.URL.Query().Get("return_to"))
+			render(w, http.StatusOK, pageConfirmLogout, map[string]any{
+				"Title": "Sign out", "Action": m.cfg.PathPrefix + "/logout", "ReturnTo": ret,
+			})
+			return
+		}
+	default:
+		m.fail(w, r, "logout", newError(http.StatusMethodNotAllowed, "method_not_allowed", "Use the sign-out button.", nil))
+		return
+	}
+	returnTo, ok := safeReturn(r.FormValue("return_to"))
+	if !ok {
+		returnTo = m.cfg.PostLogoutPath
+	}
+	rep := LogoutReport{CorrelationID: cid}
+	defer m.reportLogout(r.Context(), &rep)
+
+	// (1) Read what the provider will need.
+	d, err := m.store.Load(r)
+	switch {
+	case errors.Is(err, session.ErrUnavailable):
+		rep.add("session.read", err, "store unavailable;")
+		m.store.Delete(w, r, nil)
+		rep.add("session.delete", nil, "cookies expired; the server record lapses with its expiry")
+		m.fail(w, r, "logout", newError(http.StatusServiceUnavailable, "store_unavailable",
+			"Sign-out could not reach the session store. Your browser's session was removed; please try again shortly.", err))
+		return
+	case err != nil:
+		rep.add("session.read", nil, "invalid session cookie, treated as none")
+	case d == nil:
+		rep.add("session.read", nil, "no session")
+	default:
+		rep.HadSession, rep.Provider = true, d.Provider
+		rep.add("session.read", nil, "session found")
+	}
+
+	// (2) Delete everything locally, before anything else can fail.
+	if err := m.store.Delete(w, r, d); err != nil {
+		rep.add("session.delete", err, "cookies expired; server record:")
+	} else {
+		rep.add("session.delete", nil, "record deleted and every session cookie expired")
+	}
+	if d != nil && m.cfg.OnLogout != nil {
+		rep.add("app.erase", m.callOnLogout(r.Context(), *d), "")
+	}
+
+	// (3) Ask the provider to end its session.
+	st := logoutState{ReturnTo: returnTo}
+	act := action{Action: providers.Local("")}
+	if d != nil {
+		act = m.endProviderSession(r.Context(), d, &rep)
+	}
+	if act.StateSent {
+		st.State = act.stateValue
+	}
+	st.Notice = act.Notice
+
+	// (4) Land: at the provider, or straight on the post-logout route.
+	value, err := m.stateCodecs[0].Encode(m.logoutCookieName(), st)
+	if err == nil {
+		http.SetCookie(w, &http.Cookie{
+			Name: m.logoutCookieName(), Value: value, Path: m.cfg.PathPrefix,
+			MaxAge: int(m.cfg.LoginTimeout / time.Second), HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode,
+		})
+	}
+	switch act.Method {
+	case http.MethodGet:
+		http.Redirect(w, r, act.URL, http.StatusSeeOther)
+	case http.MethodPost:
+		render(w, http.StatusOK, pageFormPost, map[string]any{
+			"Title": "Signing out", "URL": act.URL, "Form": act.Form, "Nonce": rand.Text(), "FormAction": originOf(act.URL),
+		})
+	default:
+		http.Redirect(w, r, m.cfg.PathPrefix+"/logged-out", http.StatusSeeOther)
+	}
+}
+
+// action is a provider's Action plus the state value it carries.
+type action struct {
+	providers.Action
+	stateValue string
+}
+
+// endProviderSession runs the session's provider logout strategy, bounded
+// by LogoutTimeout. A failure never undoes the local logout: the user
+// lands on the post-logout page with a notice.
+func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, rep *LogoutReport) action {
+	p, ok := m.providers[d.Provider]
+	if !ok {
+		rep.add("provider.end_session", errors.New("unknown provider "+d.Provider), "")
+		return action{Action: providers.Local(providers.NoticeProviderUnreachable)}
+	}
+	req := &providers.LogoutRequest{
+		ClientID:   p.ClientID,
+		IDToken:    d.IDToken,
+		SID:        d.SID,
+		Subject:    d.Subject,
+		ReturnURL:  m.loggedOutURL,
+		State:      rand.Text(),
+		HTTPClient: m.cfg.HTTPClient,
+	}
+	if d.Device != nil {
+		dev := providers.Device(*d.Device)
+		req.Device = &dev
+	}
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.LogoutTimeout)
+	defer cancel()
+	if p.HasLogin() {
+		resolved, err := m.resolve(ctx, p)
+		if err != nil {
+			rep.add("provider.discovery", err, "")
+		} else {
+			req.Endpoints = resolved.Endpoints
+		}
+	}
+	strategy := p.Logout
+	if strategy == nil {
+		strategy = providers.EndSession{}
+	}
+	act, err := strategy.EndSession(ctx, req)
+	for _, call := range act.Calls {
+		rep.add("provider.call", nil, call)
+	}
+	switch {
+	case err != nil:
+		rep.add("provider.end_session", err, "")
+		m.log.Warn("provider logout failed; local logout done", "event", "logout", "provider", p.Name,
+			"correlation_id", rep.CorrelationID, "reason", describe(err))
+		act = providers.Local(providers.NoticeProviderUnreachable)
+	case act.Method == "" && act.Notice == providers.NoticeNoEndSession:
+		rep.add("provider.end_session", nil, "the provider has no logout endpoint: local logout only")
+		m.log.Warn("provider has no end_session_endpoint; local logout only", "event", "logout",
+			"provider", p.Name, "correlation_id", rep.CorrelationID)
+	case act.Method == "":
+		rep.add("provider.end_session", nil, "ended server to server")
+	default:
+		rep.add("provider.end_session", nil, act.Method+" "+stripQuery(act.URL))
+	}
+	return action{Action: act, stateValue: req.State}
+}
+
+func (m *Middleware) callOnLogout(ctx context.Context, d session.Data) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errors.New("OnLogout panicked")
+		}
+	}()
+	return m.cfg.OnLogout(ctx, d)
+}
+
+func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {
+	m.log.Info("logout", "event", "logout", "correlation_id", rep.CorrelationID, "report", *rep)
+	if m.cfg.OnLogoutReport != nil {
+		m.cfg.OnLogoutReport(ctx, *rep)
+	}
+}
+
+// loggedOut is the post-logout landing route. When the provider echoes
+// the logout state, it must equal the one sent, kept in a signed cookie
+// apart from the deleted session; a mismatch is an error, never followed.
+func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
+	authHeaders(w)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		m.fail(w, r, "logged_out", newError(http.StatusMethodNotAllowed, "method_not_allowed", "This address only takes the provider's redirect.", nil))
+		return
+	}
+	echoed, hasEcho := r.URL.Query()["state"]
+	var st logoutState
+	haveState := false
+	if c, err := r.Cookie(m.logoutCookieName()); err == nil {
+		haveState = m.decodeState(c.Name, c.Value, &st) == nil
+		http.SetCookie(w, &http.Cookie{Name: c.Name, Value: "", Path: m.cfg.PathPrefix, MaxAge: -1,
+			HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode})
+	}
+	mismatch := ""
+	switch {
+	case hasEcho && !haveState:
+		mismatch = "state returned but no logout in progress in this browser"
+	case st.State != "" && !hasEcho:
+		mismatch = "state sent to the provider did not come back"
+	case hasEcho && (len(echoed) != 1 || subtle.ConstantTimeCompare([]byte(echoed[0]), []byte(st.State)) != 1):
+		mismatch = "returned state differs from the one sent"
+	}
+	if mismatch != "" {
+		m.fail(w, r, "logged_out", newError(http.StatusBadRequest, "invalid_logout_state",
+			"This sign-out response could not be verified. You are signed out of this site.", errors.New(mismatch)))
+		return
+	}
+	target := m.cfg.PostLogoutPath
+	if ret, ok := safeReturn(st.ReturnTo); ok {
+		target = ret
+	}
+	if st.Notice != "" {
+		target = providers.WithQuery(target, url.Values{PostLogoutNoticeParam: {st.Notice}})
+	}
+	if len(m.cfg.ClearSiteData) > 0 {
+		quoted := make([]string, len(m.cfg.ClearSiteData))
+		for i, d := range m.cfg.ClearSiteData {
+			quoted[i] = `"` + strings.Trim(d, `"`) + `"`
+		}
+		w.Header().Set("Clear-Site-Data", strings.Join(quoted, ", "))
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// sameOrigin reports whether the browser says the request comes from the
+// application's own pages: Sec-Fetch-Site "same-origin", or else an
+// Origin equal to the application's. A request that says neither is not
+// trusted.
+func (m *Middleware) sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return true
+	case "":
+		return r.Header.Get("Origin") == m.appOrigin
+	default:
+		return false
+	}
+}
+
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "'none'"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func stripQuery(raw string) string {
+	s, _, _ := strings.Cut(raw, "?")
+	return s
+}

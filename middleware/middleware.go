@@ -1,0 +1,305 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/gorilla/securecookie"
+	"golang.org/x/oauth2"
+
+	"github.com/endsession/endsession/providers"
+	"github.com/endsession/endsession/session"
+)
+
+// Middleware runs login and logout for an application and gives its
+// handlers the current session. Create it with [New]; it is safe for
+// concurrent use.
+type Middleware struct {
+	cfg       Config
+	store     session.Store
+	log       *slog.Logger
+	providers map[string]*provider
+	// order lists the providers as configured, for the login chooser.
+	order []*provider
+
+	secure       bool
+	appOrigin    string
+	callbackURL  string
+	loggedOutURL string
+	routes       map[string]http.HandlerFunc
+
+	// stateCodecs protect the login flow and logout state cookies.
+	stateCodecs []securecookie.Codec
+	usedStates  *usedStates
+}
+
+// provider is a configured provider and what discovery found, resolved
+// lazily: a provider that is down at start-up does not stop the
+// application, and login retries it.
+type provider struct {
+	providers.Provider
+	mu       sync.Mutex
+	resolved *providers.Resolved
+	failedAt time.Time
+	err      error
+}
+
+// retryAfter is how long a failed discovery is not retried, so that a
+// provider that is down is not called on every login.
+const retryAfter = 2 * time.Second
+
+// New validates cfg and returns the middleware. It makes no network call:
+// providers are discovered at the first login that needs them.
+func New(cfg Config) (*Middleware, error) {
+	cfg.Providers = append([]providers.Provider(nil), cfg.Providers...)
+	cfg.setDefaults()
+	app, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	secure := app.Scheme == "https"
+	store := cfg.Store
+	if store == nil {
+		store, err = session.NewCookieStore(session.CookieOptions{Secure: secure, Keys: cfg.Keys, Now: cfg.Now})
+		if err != nil {
+			return nil, fmt.Errorf("middleware: %w", err)
+		}
+	}
+	codecs, err := stateCodecs(cfg.Keys, cfg.LoginTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: %w", err)
+	}
+	origin := app.Scheme + "://" + app.Host
+	m := &Middleware{
+		cfg:          cfg,
+		store:        store,
+		log:          cfg.Logger,
+		providers:    make(map[string]*provider, len(cfg.Providers)),
+		secure:       secure,
+		appOrigin:    origin,
+		callbackURL:  origin + cfg.PathPrefix + "/callback",
+		loggedOutURL: origin + cfg.PathPrefix + "/logged-out",
+		stateCodecs:  codecs,
+		usedStates:   newUsedStates(cfg.LoginTimeout),
+	}
+	for _, p := range cfg.Providers {
+		rp := &provider{Provider: p}
+		m.providers[p.Name] = rp
+		m.order = append(m.order, rp)
+	}
+	m.routes = map[string]http.HandlerFunc{
+		"/login":      m.login,
+		"/callback":   m.callback,
+		"/logout":     m.logout,
+		"/logged-out": m.loggedOut,
+	}
+	return m, nil
+}
+
+func stateCodecs(keys []session.KeyPair, maxAge time.Duration) ([]securecookie.Codec, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("no keys")
+	}
+	codecs := make([]securecookie.Codec, len(keys))
+	for i, k := range keys {
+		if len(k.HashKey) < 32 {
+			return nil, fmt.Errorf("key pair %d: hash key must be at least 32 bytes", i)
+		}
+		c := securecookie.New(k.HashKey, k.BlockKey)
+		c.SetSerializer(securecookie.JSONEncoder{})
+		c.MaxAge(int(maxAge / time.Second))
+		codecs[i] = c
+	}
+	return codecs, nil
+}
+
+// decodeState decodes a login flow or logout state cookie under any
+// configured key.
+func (m *Middleware) decodeState(name, value string, dst any) error {
+	return securecookie.DecodeMulti(name, value, dst, m.stateCodecs...)
+}
+
+// Handler wraps next: requests to the middleware's routes (under
+// PathPrefix) are answered by the middleware; every other request gets the
+// current session, if any, in its context (see [SessionFromContext]) and
+// goes on to next. Use [Middleware.Require] to protect routes.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutPrefix(r.URL.Path, m.cfg.PathPrefix); ok {
+			if route, ok := m.routes[rest]; ok {
+				route(w, r)
+				return
+			}
+		}
+		r, ok := m.loadSession(w, r)
+		if !ok {
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Require lets requests with a session through to next. A browser without
+// a session is sent to login and comes back afterwards; a request that
+// asks for JSON, or that is not a GET, gets 401. Use it inside
+// [Middleware.Handler].
+func (m *Middleware) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Context().Value(sessionKey{}).(*session.Data); ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if wantsJSON(r) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="endsession"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"unauthenticated","error_description":"Sign in first."}` + "\n"))
+			return
+		}
+		target := m.cfg.PathPrefix + "/login?return_to=" + url.QueryEscape(r.URL.RequestURI())
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	})
+}
+
+// LoginHandler, CallbackHandler, LogoutHandler and LoggedOutHandler return
+// the middleware's routes for applications that mount them on their own
+// router. They must be mounted at PathPrefix + "/login", "/callback",
+// "/logout" and "/logged-out", the URLs registered at the provider.
+func (m *Middleware) LoginHandler() http.Handler { return http.HandlerFunc(m.login) }
+
+// CallbackHandler returns the login callback route; see
+// [Middleware.LoginHandler].
+func (m *Middleware) CallbackHandler() http.Handler { return http.HandlerFunc(m.callback) }
+
+// LogoutHandler returns the logout route; see [Middleware.LoginHandler].
+func (m *Middleware) LogoutHandler() http.Handler { return http.HandlerFunc(m.logout) }
+
+// LoggedOutHandler returns the post-logout landing route; see
+// [Middleware.LoginHandler].
+func (m *Middleware) LoggedOutHandler() http.Handler { return http.HandlerFunc(m.loggedOut) }
+
+// loadSession reads the request's session once and puts it in the
+// context. It answers 503 itself, and reports false, when the store is
+// down.
+func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	d, err := m.store.Load(r)
+	switch {
+	case err == nil && d == nil:
+		return r, true
+	case errors.Is(err, session.ErrUnavailable):
+		m.fail(w, r, "session", newError(http.StatusServiceUnavailable, "store_unavailable",
+			"Sessions are unavailable for a moment. Please try again shortly.", err))
+		return nil, false
+	case err != nil:
+		m.log.Warn("session cookie rejected", "event", "session", "code", "invalid_cookie",
+			"correlation_id", correlationID(r), "reason", describe(err))
+		m.store.Delete(w, r, nil)
+		return r, true
+	}
+	if m.cfg.Lifetime.NeedsTouch(d, m.cfg.Now()) {
+		m.cfg.Lifetime.Stamp(d, m.cfg.Now())
+		if err := m.store.Save(w, r, d); err != nil {
+			m.log.Warn("session not extended", "event", "session", "correlation_id", correlationID(r), "reason", describe(err))
+		}
+	}
+	return r.WithContext(context.WithValue(r.Context(), sessionKey{}, d)), true
+}
+
+type sessionKey struct{}
+
+// SessionFromContext returns a copy of the current user's session, for
+// requests that went through [Middleware.Handler].
+func SessionFromContext(ctx context.Context) (session.Data, bool) {
+	d, ok := ctx.Value(sessionKey{}).(*session.Data)
+	if !ok {
+		return session.Data{}, false
+	}
+	return *d, true
+}
+
+// TokenFromContext returns the current user's OAuth 2.0 token, for calls
+// to APIs on the user's behalf.
+func TokenFromContext(ctx context.Context) (*oauth2.Token, bool) {
+	d, ok := ctx.Value(sessionKey{}).(*session.Data)
+	if !ok || d.AccessToken == "" {
+		return nil, false
+	}
+	return &oauth2.Token{AccessToken: d.AccessToken, TokenType: d.TokenType, RefreshToken: d.RefreshToken, Expiry: d.Expiry}, true
+}
+
+// StartSession creates a brand-new session for a user the application
+// authenticated itself, such as after a device flow whose logout the
+// provider ends server to server (d.Device). d.Provider must name a
+// configured provider. Any previous session of the request is deleted.
+func (m *Middleware) StartSession(w http.ResponseWriter, r *http.Request, d session.Data) error {
+	p, ok := m.providers[d.Provider]
+	if !ok {
+		return fmt.Errorf("middleware: unknown provider %q", d.Provider)
+	}
+	if d.Issuer == "" {
+		d.Issuer = p.Issuer
+	}
+	return m.newSession(w, r, &d)
+}
+
+// newSession replaces the request's session, if any, with d under a new
+// identifier: nothing is kept from before.
+func (m *Middleware) newSession(w http.ResponseWriter, r *http.Request, d *session.Data) error {
+	if old, err := m.store.Load(r); err == nil && old != nil {
+		if err := m.store.Delete(w, r, old); err != nil {
+			return fmt.Errorf("middleware: deleting the previous session: %w", err)
+		}
+	}
+	d.ID = session.NewID()
+	d.Created = time.Time{}
+	m.cfg.Lifetime.Stamp(d, m.cfg.Now())
+	return m.store.Save(w, r, d)
+}
+
+// resolve returns the provider ready for login, discovering it if needed.
+func (m *Middleware) resolve(ctx context.Context, p *provider) (*providers.Resolved, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resolved != nil {
+		return p.resolved, nil
+	}
+	if p.err != nil && m.cfg.Now().Sub(p.failedAt) < retryAfter {
+		return nil, p.err
+	}
+	// The key set keeps the context for its later fetches: give it one
+	// that carries the client but is never canceled.
+	keysCtx := oidc.ClientContext(context.Background(), m.cfg.HTTPClient)
+	discoveryCtx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.ProviderTimeout)
+	defer cancel()
+	r, err := p.resolveWith(discoveryCtx, keysCtx, m.callbackURL)
+	if err != nil {
+		p.err, p.failedAt = err, m.cfg.Now()
+		return nil, err
+	}
+	p.resolved, p.err = r, nil
+	return r, nil
+}
+
+// resolveWith discovers with one context and builds the verifier's key
+// set with another.
+func (p *provider) resolveWith(discoveryCtx, keysCtx context.Context, callback string) (*providers.Resolved, error) {
+	explicit := p.Provider
+	if p.Endpoints.AuthURL == "" {
+		e, err := p.Provider.Discover(discoveryCtx)
+		if err != nil {
+			return nil, err
+		}
+		explicit.Endpoints = e
+	}
+	return explicit.Resolve(keysCtx, callback)
+}

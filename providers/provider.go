@@ -1,0 +1,305 @@
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// AuthMethod is how the application authenticates to the token endpoint.
+type AuthMethod string
+
+// Client authentication methods (OpenID Connect Core §9).
+const (
+	// AuthBasic sends the client id and secret with HTTP Basic
+	// authentication ("client_secret_basic"). It is the default for
+	// clients with a secret.
+	AuthBasic AuthMethod = "client_secret_basic"
+	// AuthPost sends them in the form body ("client_secret_post").
+	AuthPost AuthMethod = "client_secret_post"
+	// AuthNone sends only the client id, for public clients, which rely
+	// on PKCE. It is the default for clients without a secret.
+	AuthNone AuthMethod = "none"
+)
+
+// Provider describes one OpenID Connect provider and the application's
+// client at it. Zero values mean the documented defaults.
+type Provider struct {
+	// Name identifies the provider in the application: the login route
+	// takes it as ?provider=NAME and the session remembers it so logout
+	// goes to the same provider. Required when there are several.
+	Name string
+
+	// Issuer is the provider's issuer identifier, compared byte for byte
+	// with discovery, ID tokens and the callback's "iss" parameter: it is
+	// never normalized (a trailing slash or an explicit :443 matters).
+	// Empty means the provider has no OpenID Connect login through the
+	// middleware: the application creates the session itself (for example
+	// after a device flow) and only logout goes to the provider.
+	Issuer string
+	// DiscoveryURL overrides where the discovery document is fetched;
+	// default Issuer + "/.well-known/openid-configuration".
+	DiscoveryURL string
+	// Endpoints, when AuthURL and TokenURL are set, configure the provider
+	// explicitly and turn discovery off. JWKSURL is then required.
+	Endpoints Endpoints
+
+	// ClientID and ClientSecret identify the application at the provider.
+	// An empty ClientSecret makes a public client.
+	ClientID     string
+	ClientSecret string
+	// AuthMethod is the client authentication at the token endpoint;
+	// default AuthBasic with a secret, AuthNone without.
+	AuthMethod AuthMethod
+
+	// Scopes requested at login; default "openid", "profile", "email".
+	// "openid" is added when missing.
+	Scopes []string
+	// AuthParams are extra parameters of the authorization request.
+	AuthParams url.Values
+	// TokenParams are extra parameters of the token request body.
+	TokenParams url.Values
+	// UserInfo fetches the userinfo endpoint at login and merges its
+	// claims over the ID token's (the subject must match).
+	UserInfo bool
+
+	// Logout is how the provider's session ends after the local one. Nil
+	// means [EndSession] with its defaults: RP-Initiated Logout at the
+	// discovered end_session_endpoint, or a local logout with a warning
+	// when the provider has none.
+	Logout Logout
+}
+
+// Endpoints are a provider's URLs, given explicitly or read from discovery.
+type Endpoints struct {
+	AuthURL       string
+	TokenURL      string
+	UserInfoURL   string
+	JWKSURL       string
+	EndSessionURL string
+	// RevocationURL is the RFC 7009 revocation endpoint.
+	RevocationURL string
+	// IssParameter is true when the provider always sends "iss" on the
+	// authorization response (RFC 9207): its absence is then an error.
+	IssParameter bool
+	// SigningAlgs are the accepted ID token algorithms; default RS256.
+	SigningAlgs []string
+}
+
+// HasLogin reports whether users log in through this provider's OpenID
+// Connect flow.
+func (p *Provider) HasLogin() bool { return p.Issuer != "" }
+
+func (p *Provider) explicit() bool { return p.Endpoints.AuthURL != "" && p.Endpoints.TokenURL != "" }
+
+// Validate checks the provider's configuration without any network call.
+func (p *Provider) Validate() error {
+	if p.Name == "" {
+		return errors.New("providers: a provider needs a Name")
+	}
+	if !p.HasLogin() {
+		if p.Logout == nil {
+			return fmt.Errorf("providers: %s: a provider without Issuer needs a Logout", p.Name)
+		}
+		return nil
+	}
+	if p.ClientID == "" {
+		return fmt.Errorf("providers: %s: ClientID is required", p.Name)
+	}
+	if err := absoluteURL(p.Issuer); err != nil {
+		return fmt.Errorf("providers: %s: Issuer: %w", p.Name, err)
+	}
+	switch p.authMethod() {
+	case AuthBasic, AuthPost:
+		if p.ClientSecret == "" {
+			return fmt.Errorf("providers: %s: %s needs a ClientSecret", p.Name, p.authMethod())
+		}
+	case AuthNone:
+	default:
+		return fmt.Errorf("providers: %s: unknown AuthMethod %q", p.Name, p.AuthMethod)
+	}
+	if p.explicit() {
+		if p.Endpoints.JWKSURL == "" {
+			return fmt.Errorf("providers: %s: explicit Endpoints need a JWKSURL to verify ID tokens", p.Name)
+		}
+		for _, u := range []string{p.Endpoints.AuthURL, p.Endpoints.TokenURL, p.Endpoints.JWKSURL} {
+			if err := absoluteURL(u); err != nil {
+				return fmt.Errorf("providers: %s: endpoint: %w", p.Name, err)
+			}
+		}
+	} else if p.Endpoints.AuthURL != "" || p.Endpoints.TokenURL != "" {
+		return fmt.Errorf("providers: %s: explicit Endpoints need both AuthURL and TokenURL", p.Name)
+	}
+	return nil
+}
+
+func absoluteURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+func (p *Provider) authMethod() AuthMethod {
+	switch {
+	case p.AuthMethod != "":
+		return p.AuthMethod
+	case p.ClientSecret == "":
+		return AuthNone
+	default:
+		return AuthBasic
+	}
+}
+
+// Resolved is a provider ready for login: its endpoints, the OAuth 2.0
+// client configuration and the ID token verifier.
+type Resolved struct {
+	Endpoints Endpoints
+	OAuth2    *oauth2.Config
+	Verifier  *oidc.IDTokenVerifier
+	// UserInfo fetches userinfo with go-oidc; nil when the provider has no
+	// userinfo endpoint.
+	UserInfo *oidc.Provider
+}
+
+// Resolve reads the provider's discovery document (unless its endpoints
+// are explicit) and builds what login needs. The HTTP client is taken from
+// ctx as with [oidc.ClientContext]; ctx must outlive the returned value,
+// since the key set fetches keys with it. redirectURL is the application's
+// callback URL.
+func (p *Provider) Resolve(ctx context.Context, redirectURL string) (*Resolved, error) {
+	e := p.Endpoints
+	if !p.explicit() {
+		var err error
+		e, err = p.Discover(ctx)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(e.SigningAlgs) == 0 {
+		e.SigningAlgs = []string{oidc.RS256}
+	}
+	cfg := &oauth2.Config{
+		ClientID:     p.ClientID,
+		ClientSecret: p.ClientSecret,
+		RedirectURL:  redirectURL,
+		Scopes:       p.scopes(),
+		Endpoint:     oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
+	}
+	if p.authMethod() != AuthBasic {
+		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	}
+	op := (&oidc.ProviderConfig{
+		IssuerURL:   p.Issuer,
+		AuthURL:     e.AuthURL,
+		TokenURL:    e.TokenURL,
+		UserInfoURL: e.UserInfoURL,
+		JWKSURL:     e.JWKSURL,
+		Algorithms:  e.SigningAlgs,
+	}).NewProvider(ctx)
+	r := &Resolved{
+		Endpoints: e,
+		OAuth2:    cfg,
+		Verifier:  op.VerifierContext(ctx, &oidc.Config{ClientID: p.ClientID, SupportedSigningAlgs: e.SigningAlgs}),
+	}
+	if e.UserInfoURL != "" {
+		r.UserInfo = op
+	}
+	return r, nil
+}
+
+func (p *Provider) scopes() []string {
+	scopes := p.Scopes
+	if len(scopes) == 0 {
+		scopes = []string{oidc.ScopeOpenID, "profile", "email"}
+	}
+	for _, s := range scopes {
+		if s == oidc.ScopeOpenID {
+			return scopes
+		}
+	}
+	return append([]string{oidc.ScopeOpenID}, scopes...)
+}
+
+// discoveryDoc is the part of the discovery document the middleware uses.
+type discoveryDoc struct {
+	Issuer        string   `json:"issuer"`
+	AuthURL       string   `json:"authorization_endpoint"`
+	TokenURL      string   `json:"token_endpoint"`
+	UserInfoURL   string   `json:"userinfo_endpoint"`
+	JWKSURL       string   `json:"jwks_uri"`
+	EndSessionURL string   `json:"end_session_endpoint"`
+	RevocationURL string   `json:"revocation_endpoint"`
+	IssParameter  bool     `json:"authorization_response_iss_parameter_supported"`
+	SigningAlgs   []string `json:"id_token_signing_alg_values_supported"`
+}
+
+// Discover fetches and checks the provider's discovery document: its
+// issuer must equal Issuer exactly. Endpoints configured explicitly
+// (EndSessionURL, RevocationURL, UserInfoURL) win over discovered ones. The
+// HTTP client is taken from ctx as with [oidc.ClientContext].
+func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
+	where := p.DiscoveryURL
+	if where == "" {
+		where = strings.TrimSuffix(p.Issuer, "/") + "/.well-known/openid-configuration"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, where, nil)
+	if err != nil {
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery: %w", p.Name, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	client := http.DefaultClient
+	if c, ok := ctx.Value(oauth2.HTTPClient).(*http.Client); ok && c != nil {
+		client = c
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery: %w", p.Name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery: %w", p.Name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery: %s", p.Name, resp.Status)
+	}
+	var doc discoveryDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery: %w", p.Name, err)
+	}
+	if doc.Issuer != p.Issuer {
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery says issuer %q, configured %q", p.Name, doc.Issuer, p.Issuer)
+	}
+	if doc.AuthURL == "" || doc.TokenURL == "" || doc.JWKSURL == "" {
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery lacks an authorization, token or jwks endpoint", p.Name)
+	}
+	e := Endpoints{
+		AuthURL: doc.AuthURL, TokenURL: doc.TokenURL, UserInfoURL: doc.UserInfoURL, JWKSURL: doc.JWKSURL,
+		EndSessionURL: doc.EndSessionURL, RevocationURL: doc.RevocationURL,
+		IssParameter: doc.IssParameter, SigningAlgs: doc.SigningAlgs,
+	}
+	// Explicitly configured logout and revocation URLs win over discovery.
+	if p.Endpoints.EndSessionURL != "" {
+		e.EndSessionURL = p.Endpoints.EndSessionURL
+	}
+	if p.Endpoints.RevocationURL != "" {
+		e.RevocationURL = p.Endpoints.RevocationURL
+	}
+	if p.Endpoints.UserInfoURL != "" {
+		e.UserInfoURL = p.Endpoints.UserInfoURL
+	}
+	return e, nil
+}
