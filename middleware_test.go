@@ -685,17 +685,24 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Fatalf("a good config: %v", err)
 	}
 	cases := map[string]func(*middleware.Config){
-		"no AppURL":             func(c *middleware.Config) { c.AppURL = "" },
-		"AppURL with a path":    func(c *middleware.Config) { c.AppURL = "https://app.example/x" },
-		"AppURL not http":       func(c *middleware.Config) { c.AppURL = "ftp://app.example" },
-		"no providers":          func(c *middleware.Config) { c.Providers = nil },
-		"no keys":               func(c *middleware.Config) { c.Keys = nil },
-		"short hash key":        func(c *middleware.Config) { c.Keys = []session.KeyPair{{HashKey: []byte("x"), BlockKey: testKeys[0].BlockKey}} },
-		"bad issuer":            func(c *middleware.Config) { c.Providers[0].Issuer = "op.example" },
-		"no client id":          func(c *middleware.Config) { c.Providers[0].ClientID = "" },
-		"post without secret":   func(c *middleware.Config) { c.Providers[0].ClientSecret = ""; c.Providers[0].AuthMethod = providers.AuthPost },
-		"remote post-logout":    func(c *middleware.Config) { c.PostLogoutPath = "https://evil.example" },
-		"explicit without jwks": func(c *middleware.Config) { c.Providers[0].Endpoints = providers.Endpoints{AuthURL: "https://a", TokenURL: "https://t"} },
+		"no AppURL":          func(c *middleware.Config) { c.AppURL = "" },
+		"AppURL with a path": func(c *middleware.Config) { c.AppURL = "https://app.example/x" },
+		"AppURL not http":    func(c *middleware.Config) { c.AppURL = "ftp://app.example" },
+		"no providers":       func(c *middleware.Config) { c.Providers = nil },
+		"no keys":            func(c *middleware.Config) { c.Keys = nil },
+		"short hash key": func(c *middleware.Config) {
+			c.Keys = []session.KeyPair{{HashKey: []byte("x"), BlockKey: testKeys[0].BlockKey}}
+		},
+		"bad issuer":   func(c *middleware.Config) { c.Providers[0].Issuer = "op.example" },
+		"no client id": func(c *middleware.Config) { c.Providers[0].ClientID = "" },
+		"post without secret": func(c *middleware.Config) {
+			c.Providers[0].ClientSecret = ""
+			c.Providers[0].AuthMethod = providers.AuthPost
+		},
+		"remote post-logout": func(c *middleware.Config) { c.PostLogoutPath = "https://evil.example" },
+		"explicit without jwks": func(c *middleware.Config) {
+			c.Providers[0].Endpoints = providers.Endpoints{AuthURL: "https://a", TokenURL: "https://t"}
+		},
 	}
 	for name, mutate := range cases {
 		cfg := good

@@ -16,6 +16,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"log"
@@ -134,6 +135,9 @@ func home(w http.ResponseWriter, r *http.Request) {
 
 func profile(w http.ResponseWriter, r *http.Request) {
 	d, _ := middleware.SessionFromContext(r.Context())
+	var claims map[string]any
+	d.Claims(&claims)
+	pretty, _ := json.MarshalIndent(claims, "", "  ")
 	w.Header().Set("Cache-Control", "no-store")
-	pages.ExecuteTemplate(w, "profile", map[string]string{"Email": d.Email, "Claims": d.ClaimsJSON})
+	pages.ExecuteTemplate(w, "profile", map[string]string{"Email": d.Email, "Claims": string(pretty)})
 }

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"errors"
 	"net/http"
@@ -24,14 +25,15 @@ func sampleData(idTokenSize int) *Data {
 		Email: "u1@example.com", Name: "U One",
 		IDToken: strings.Repeat("i", idTokenSize), IDTokenExpiry: testNow.Add(time.Hour),
 		AccessToken: "at", TokenType: "Bearer", RefreshToken: "rt", Expiry: testNow.Add(time.Minute),
-		ClaimsJSON: `{"sub":"u1","email":"u1@example.com"}`,
-		Created:    testNow, LastSeen: testNow, Expires: testNow.Add(time.Hour),
+		ExtraClaimsJSON: `{"email":"u1@example.com"}`,
+		Created:         testNow, LastSeen: testNow, Expires: testNow.Add(time.Hour),
 	}
 }
 
 func TestCodecRoundTrip(t *testing.T) {
 	d := sampleData(100)
 	d.ID = "id1"
+	d.IDToken = "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"u1","email":"old@example.com","name":"U One"}`)) + ".sig"
 	d.Device = &Device{ID: "dev", Info: `{"model":"tv"}`, Requestor: "req", MVPD: "mvpd"}
 	b, err := d.MarshalBinary()
 	if err != nil {
@@ -42,7 +44,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.IDToken != d.IDToken || got.Email != d.Email || *got.Device != *d.Device ||
-		!got.Expires.Equal(d.Expires) || !got.Expiry.Equal(d.Expiry) || got.ClaimsJSON != d.ClaimsJSON {
+		!got.Expires.Equal(d.Expires) || !got.Expiry.Equal(d.Expiry) || got.ExtraClaimsJSON != d.ExtraClaimsJSON {
 		t.Fatalf("round trip changed the data:\n got %+v\nwant %+v", got, *d)
 	}
 	for i := 0; i < len(b); i++ {
@@ -51,9 +53,9 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Fatalf("a truncated encoding (%d of %d bytes) decoded", i, len(b))
 		}
 	}
-	var c struct{ Email string }
-	if err := got.Claims(&c); err != nil || c.Email != "u1@example.com" {
-		t.Fatalf("Claims = %v, %q", err, c.Email)
+	var c struct{ Email, Name string }
+	if err := got.Claims(&c); err != nil || c.Email != "u1@example.com" || c.Name != "U One" {
+		t.Fatalf("Claims = %v, %+v; want the ID token's claims with userinfo's over them", err, c)
 	}
 }
 
