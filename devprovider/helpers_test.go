@@ -89,11 +89,15 @@ func newRP(t *testing.T, op *devprovider.Server, clientID, secret string, now fu
 	if err != nil {
 		t.Fatalf("oidc.NewProvider: %v", err)
 	}
+	endpoint := provider.Endpoint()
+	// Not auto-detection: it retries a failed request with the other style
+	// and so hides the first error.
+	endpoint.AuthStyle = oauth2.AuthStyleInHeader
 	return &rp{
 		conf: &oauth2.Config{
 			ClientID:     clientID,
 			ClientSecret: secret,
-			Endpoint:     provider.Endpoint(),
+			Endpoint:     endpoint,
 			RedirectURL:  callbackURL,
 			Scopes:       []string{oidc.ScopeOpenID, "profile", "email"},
 		},
