@@ -1,7 +1,9 @@
 package devprovider_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -257,6 +259,11 @@ func TestEndSessionRejects(t *testing.T) {
 	claims := op.IDTokenClaims(defaultClient, "alice")
 	otherIssuer := op.IDTokenClaims(defaultClient, "alice")
 	otherIssuer["iss"] = "http://127.0.0.1:2"
+	// A real token whose payload names another client: the signature breaks.
+	parts := strings.Split(hint, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	payload = bytes.Replace(payload, []byte(`"aud":"web"`), []byte(`"aud":"other"`), 1)
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + parts[2]
 
 	tests := []struct {
 		name   string
@@ -279,6 +286,8 @@ func TestEndSessionRejects(t *testing.T) {
 		{"hint signed with an unknown key", url.Values{"id_token_hint": {op.Forge(claims, devprovider.ForgeUnknownKey)}, "post_logout_redirect_uri": {afterLogout}},
 			"The id_token_hint was not issued by this provider."},
 		{"hint from another issuer", url.Values{"id_token_hint": {op.SignIDToken(otherIssuer)}, "post_logout_redirect_uri": {afterLogout}},
+			"The id_token_hint was not issued by this provider."},
+		{"hint with a tampered payload", url.Values{"id_token_hint": {tampered}, "post_logout_redirect_uri": {"http://127.0.0.1:1/other"}},
 			"The id_token_hint was not issued by this provider."},
 		{"hint that is not a JWT", url.Values{"id_token_hint": {"hello"}}, "The id_token_hint was not issued by this provider."},
 	}
