@@ -65,11 +65,11 @@ func (s *Server) parseAuthRequest(form url.Values) (*authRequest, *authError) {
 	c := s.clients[form.Get("client_id")]
 	s.mu.Unlock()
 	if c == nil {
-		return nil, &authError{code: "invalid_client", description: "unknown client_id"}
+		return nil, &authError{code: "invalid_client", description: "Unknown client_id."}
 	}
 	redirectURI := form.Get("redirect_uri")
 	if !slices.Contains(c.RedirectURIs, redirectURI) {
-		return nil, &authError{code: "invalid_request", description: "redirect_uri is not registered for this client"}
+		return nil, &authError{code: "invalid_request", description: "The redirect_uri is not registered for this client."}
 	}
 	req := &authRequest{
 		client:      c,
@@ -216,6 +216,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, username string)
 		old.authTime = now
 		old.expires = now.Add(s.cfg.SessionTTL)
 		s.mu.Unlock()
+		http.SetCookie(w, s.sessionCookie(old.key, int(s.cfg.SessionTTL/time.Second)))
 		s.log.Info("devprovider: signed in again", "username", username)
 		return old
 	}
@@ -234,12 +235,13 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, username string)
 	s.sweep(now)
 	s.sessions[sess.key] = sess
 	s.mu.Unlock()
-	http.SetCookie(w, s.sessionCookie(sess.key, 0))
+	http.SetCookie(w, s.sessionCookie(sess.key, int(s.cfg.SessionTTL/time.Second)))
 	s.log.Info("devprovider: signed in", "username", username)
 	return sess
 }
 
-// sessionCookie returns the provider session cookie; maxAge -1 deletes it.
+// sessionCookie returns the provider session cookie, which lives maxAge
+// seconds; -1 deletes it.
 func (s *Server) sessionCookie(value string, maxAge int) *http.Cookie {
 	issuer := s.Issuer()
 	u, _ := url.Parse(issuer)

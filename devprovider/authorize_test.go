@@ -134,8 +134,8 @@ func TestLoginForm(t *testing.T) {
 	}
 	cookie := ok.header.Get("Set-Cookie")
 	name := op.SessionCookieName()
-	if !strings.HasPrefix(cookie, name+"=") || !strings.Contains(cookie, "; Path=/; HttpOnly; SameSite=Lax") {
-		t.Errorf("Set-Cookie = %q, want %s with Path=/, HttpOnly, SameSite=Lax", cookie, name)
+	if !strings.HasPrefix(cookie, name+"=") || !strings.HasSuffix(cookie, "; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax") {
+		t.Errorf("Set-Cookie = %q, want %s with Path=/, Max-Age=3600, HttpOnly, SameSite=Lax", cookie, name)
 	}
 	cb := ok.location(t)
 	if cb.Query().Get("state") != f.state || cb.Query().Get("iss") != op.Issuer() {

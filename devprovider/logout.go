@@ -139,7 +139,7 @@ type backchannelTarget struct {
 func (s *Server) endSessions(ctx context.Context, sessions []*opSession, initiator string) ([]string, error) {
 	issuer := s.Issuer()
 	var targets []backchannelTarget
-	var frames []string
+	var frames, ended []string
 	s.mu.Lock()
 	for _, sess := range sessions {
 		if s.sessions[sess.key] != sess {
@@ -152,7 +152,7 @@ func (s *Server) endSessions(ctx context.Context, sessions []*opSession, initiat
 			}
 		}
 		subject := s.users[sess.username].subject
-		s.log.Info("devprovider: session ended", "username", sess.username, "clients", strings.Join(sess.clients, " "))
+		ended = append(ended, sess.username+" ("+strings.Join(sess.clients, " ")+")")
 		for _, id := range sess.clients {
 			c := s.clients[id]
 			if id == initiator || c == nil {
@@ -167,6 +167,9 @@ func (s *Server) endSessions(ctx context.Context, sessions []*opSession, initiat
 		}
 	}
 	s.mu.Unlock()
+	for _, e := range ended {
+		s.log.Info("devprovider: session ended", "session", e)
+	}
 	return frames, s.sendBackchannel(ctx, issuer, targets)
 }
 
