@@ -33,7 +33,7 @@
 //	defer op.Close()
 //	// op.Issuer() is the issuer URL to give the app.
 //
-// A [Server] is also an [net/http.Handler], to mount with
+// A [Server] is also a [net/http.Handler], to mount with
 // [net/http/httptest.NewServer] after [New]; then call [Server.SetIssuer]
 // with the test server's URL before the first request.
 //

@@ -156,14 +156,18 @@ type User struct {
 // Request is a request received by the provider, as recorded for
 // [Server.Requests].
 type Request struct {
+	// Method is the HTTP method.
 	Method string
 	// Path is the URL path as received, the issuer's path included.
-	Path  string
+	Path string
+	// Query is the parsed URL query.
 	Query url.Values
 	// Form is the parsed body of a form POST (url-encoded), nil otherwise.
-	Form   url.Values
+	Form url.Values
+	// Header is a copy of the request header.
 	Header http.Header
-	Time   time.Time
+	// Time is when the request arrived, by [Config.Now].
+	Time time.Time
 }
 
 // maxRequests bounds the request log kept for [Server.Requests].
@@ -274,6 +278,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		if _, dup := s.users[u.Username]; dup {
 			return nil, fmt.Errorf("devprovider: duplicate user %q", u.Username)
+		}
+		if _, err := json.Marshal(u.Claims); err != nil {
+			return nil, fmt.Errorf("devprovider: user %q: claims: %w", u.Username, err)
 		}
 		nu := &user{username: u.Username, password: u.Password, subject: u.Subject, claims: copyClaims(u.Claims)}
 		if nu.password == "" {
