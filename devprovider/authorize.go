@@ -143,9 +143,8 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, issuer 
 		return
 	}
 	sess := s.sessionFromCookie(r)
-	now := s.now()
-	if sess != nil && !slices.Contains(req.prompt, "login") &&
-		(req.maxAge < 0 || !now.After(sess.authTime.Add(time.Duration(req.maxAge)*time.Second))) {
+	if sess != nil && !slices.Contains(req.prompt, "login") && (req.maxAge < 0 || !s.now().After(
+		s.authTime(sess).Add(time.Duration(req.maxAge)*time.Second))) {
 		s.finishAuthorize(w, r, issuer, req, sess, http.StatusFound)
 		return
 	}
@@ -203,6 +202,13 @@ func (s *Server) sessionFromCookie(r *http.Request) *opSession {
 		return nil
 	}
 	return sess
+}
+
+// authTime returns when the user of sess last signed in.
+func (s *Server) authTime(sess *opSession) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sess.authTime
 }
 
 // signIn makes username signed in at the provider in this browser. The
