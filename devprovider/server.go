@@ -507,8 +507,8 @@ func copyClaims(m map[string]any) map[string]any {
 	return out
 }
 
-// Requests returns a copy of the requests received, oldest first. Only the
-// last 1000 are kept.
+// Requests returns a copy of the requests received, oldest first, the
+// login form's password included. Only the last 1000 are kept.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
