@@ -1,0 +1,15 @@
+module github.com/endsession/endsession/bench
+
+go 1.26.8
+
+replace github.com/endsession/endsession => ../
+
+require (
+	github.com/alexedwards/scs/v2 v2.9.0
+	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/endsession/endsession v0.0.0
+	github.com/go-jose/go-jose/v4 v4.1.4
+	github.com/gorilla/securecookie v1.1.2
+	github.com/gorilla/sessions v1.4.0
+	golang.org/x/oauth2 v0.37.0
+)

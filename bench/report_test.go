@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestMain runs the benchmarks, then prints what they mean: each case's
+// overhead over the bare handler and the ratios endsession is held to.
+// The summary's lines start with a space or an upper-case word, so
+// benchstat skips them.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	printSummary(os.Stdout)
+	stopRedis()
+	os.Exit(code)
+}
+
+// results holds every benchmark's metrics, one map per run (-count).
+var results = struct {
+	sync.Mutex
+	runs map[string][]map[string]float64
+}{runs: make(map[string][]map[string]float64)}
+
+func record(name string, metrics map[string]float64) {
+	results.Lock()
+	defer results.Unlock()
+	results.runs[name] = append(results.runs[name], metrics)
+}
+
+// measure runs op in a b.Loop and records ns/op, B/op and allocs/op.
+func measure(b *testing.B, op func()) {
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		op()
+	}
+	runtime.ReadMemStats(&after)
+	n := float64(b.N)
+	record(b.Name(), map[string]float64{
+		"ns/op":     float64(b.Elapsed().Nanoseconds()) / n,
+		"B/op":      float64(after.TotalAlloc-before.TotalAlloc) / n,
+		"allocs/op": float64(after.Mallocs-before.Mallocs) / n,
+	})
+}
+
+// median returns the median of metric over the runs of name, and whether
+// there was any.
+func median(name, metric string) (float64, bool) {
+	results.Lock()
+	defer results.Unlock()
+	var v []float64
+	for _, run := range results.runs[name] {
+		if x, ok := run[metric]; ok {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return 0, false
+	}
+	sort.Float64s(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2], true
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+}
+
+// check is one target: a ratio and its bound.
+type check struct {
+	what   string
+	value  float64
+	bound  float64
+	atMost bool // value ≤ bound; otherwise value ≥ bound
+	unit   string
+}
+
+func (c check) String() string {
+	met := "met"
+	if c.atMost && c.value > c.bound || !c.atMost && c.value < c.bound {
+		met = "NOT MET"
+	}
+	op := "≤"
+	if !c.atMost {
+		op = "≥"
+	}
+	return fmt.Sprintf("  %-62s %8.3f%s  (target %s %g%s)  %s", c.what, c.value, c.unit, op, c.bound, c.unit, met)
+}
+
+func printSummary(w io.Writer) {
+	results.Lock()
+	names := make([]string, 0, len(results.runs))
+	for n := range results.runs {
+		names = append(names, n)
+	}
+	results.Unlock()
+	if len(names) == 0 {
+		return
+	}
+	slices.Sort(names)
+	floor, haveFloor := median("BenchmarkRequest/bare", "ns/op")
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nSummary of this run: medians over -count runs; overhead is ns/op over BenchmarkRequest/bare\n")
+	fmt.Fprintf(&b, "  %-44s %12s %12s %10s %10s\n", "benchmark", "ns/op", "overhead", "B/op", "allocs/op")
+	for _, n := range names {
+		ns, ok := median(n, "ns/op")
+		if !ok {
+			continue
+		}
+		over := "-"
+		if haveFloor && strings.HasPrefix(n, "BenchmarkRequest/") {
+			over = fmt.Sprintf("%.0f", ns-floor)
+		}
+		bytes, _ := median(n, "B/op")
+		allocs, _ := median(n, "allocs/op")
+		fmt.Fprintf(&b, "  %-44s %12.0f %12s %10.0f %10.1f\n", n, ns, over, bytes, allocs)
+	}
+	var checks []check
+	overhead := func(c string) (float64, bool) {
+		ns, ok := median("BenchmarkRequest/"+c, "ns/op")
+		return ns - floor, ok && haveFloor
+	}
+	if es, ok := overhead("endsession-cookie"); ok {
+		if g, ok := overhead("gorilla-cookie"); ok {
+			checks = append(checks, check{"cookie store overhead / gorilla CookieStore overhead", es / g, 0.2, true, ""})
+		}
+	}
+	if es, ok := overhead("endsession-memory"); ok {
+		if s, ok := overhead("scs-memory"); ok {
+			checks = append(checks, check{"memory store overhead / scs memstore overhead", es / s, 0.1, true, ""})
+		}
+		allocs, _ := median("BenchmarkRequest/endsession-memory", "allocs/op")
+		checks = append(checks, check{"memory store allocations per request", allocs, 12, true, ""})
+	}
+	if rt, ok := median("BenchmarkRequest/endsession-redis", "redis-round-trips/op"); ok {
+		checks = append(checks, check{"Redis round trips per request", rt, 1, true, ""})
+	}
+	for _, s := range []string{"cookie", "memory", "redis"} {
+		lo, ok1 := median("BenchmarkLogout/"+s, "ns/op")
+		rq, ok2 := median("BenchmarkRequest/endsession-"+s, "ns/op")
+		if ok1 && ok2 {
+			checks = append(checks, check{"logout (" + s + ") / 3 authenticated requests (" + s + ")", lo / (3 * rq), 1, true, ""})
+		}
+	}
+	if es, ok := median("BenchmarkCallback/endsession", "ns/op"); ok {
+		if bare, ok := median("BenchmarkCallback/bare-exchange-verify", "ns/op"); ok {
+			checks = append(checks, check{"login callback / bare token exchange + verification", es / bare, 1.2, true, ""})
+		}
+	}
+	if x, ok := median("BenchmarkMemoryFootprint", "of-budget"); ok {
+		checks = append(checks, check{"memory store footprint / (1.25 × token bytes + 1 KB)", x, 1, true, ""})
+	}
+	for _, c := range []struct {
+		store, bare string
+		bound       float64
+	}{{"endsession-memory", "bare-id-request", 0.85}, {"endsession-cookie", "bare-cookie-request", 0.70}} {
+		got, ok1 := median("BenchmarkLoad/"+c.store, "req/s")
+		base, ok2 := median("BenchmarkLoad/"+c.bare, "req/s")
+		if ok1 && ok2 {
+			checks = append(checks, check{"load: " + c.store + " throughput / " + c.bare, got / base, c.bound, false, ""})
+		}
+	}
+	if len(checks) > 0 {
+		fmt.Fprintf(&b, "Targets, from this run\n")
+		for _, c := range checks {
+			fmt.Fprintln(&b, c)
+		}
+	}
+	io.WriteString(w, b.String())
+}
