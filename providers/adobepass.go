@@ -301,7 +301,9 @@ func stripQuery(raw string) string {
 type AdobeDCR struct {
 	// BaseURL is the Adobe Pass host: AdobeProduction (default) or
 	// AdobeStaging.
-	BaseURL      string
+	BaseURL string
+	// ClientID and ClientSecret are the credentials Adobe returned at
+	// registration.
 	ClientID     string
 	ClientSecret string
 	// DeviceInfo, when set, is the JSON device information sent

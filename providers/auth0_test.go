@@ -111,7 +111,7 @@ func TestAuth0LoginLogout(t *testing.T) {
 				"code_challenge": anyValue, "code_challenge_method": "S256",
 			})
 			tok := f.only("token")
-			if tok.URL != "https://acme.eu.auth0.com/oauth/token" || tok.Header.Get("Authorization") != "" {
+			if tok.Method != http.MethodPost || tok.URL != "https://acme.eu.auth0.com/oauth/token" || tok.Header.Get("Authorization") != "" {
 				t.Errorf("token request %s %s with %q", tok.Method, tok.URL, tok.Header.Get("Authorization"))
 			}
 			checkValues(t, "token body", tok.Form, map[string]string{

@@ -232,6 +232,8 @@ func franceTravailScopes(clientID string, api []string, extra ...string) []strin
 //
 // Documentation: https://francetravail.io/produits-partages/documentation/utilisation-api-france-travail/client-credentials
 type FranceTravailPartenaire struct {
+	// ClientID and ClientSecret are the application's credentials on
+	// francetravail.io; the secret goes in the token request's body.
 	ClientID     string
 	ClientSecret string
 	// APIScopes are the scopes of the APIs called, such as
@@ -253,7 +255,8 @@ type FranceTravailPartenaire struct {
 
 // TokenSource returns a token source for the application's API calls: it
 // caches the token, renews it EarlyRenewal before it expires, and is safe
-// for concurrent use. ctx is kept for every token request it makes.
+// for concurrent use. ctx is kept for every token request it makes: give a
+// long-lived one, such as context.Background(), not a request's.
 func (c FranceTravailPartenaire) TokenSource(ctx context.Context) oauth2.TokenSource {
 	host := pick(c.Recette, franceTravailEmployeurRecetteHost, franceTravailEmployeurHost)
 	cc := &clientcredentials.Config{
@@ -273,7 +276,8 @@ func (c FranceTravailPartenaire) TokenSource(ctx context.Context) oauth2.TokenSo
 
 // Client returns an HTTP client for France Travail's APIs: it sends the
 // application's token, from [FranceTravailPartenaire.TokenSource], with
-// every request, over HTTPClient's transport.
+// every request, over HTTPClient's transport. Each client has its own
+// token cache: make one and keep it.
 func (c FranceTravailPartenaire) Client(ctx context.Context) *http.Client {
 	return &http.Client{
 		Transport: &oauth2.Transport{Source: c.TokenSource(ctx), Base: c.client().Transport},

@@ -152,6 +152,9 @@ func TestOIDCLoginLogout(t *testing.T) {
 				"code_challenge": anyValue, "code_challenge_method": "S256",
 			})
 			tok := op.only("token")
+			if tok.Method != http.MethodPost || tok.URL != "https://op.example.com/token" {
+				t.Errorf("token request %s %s", tok.Method, tok.URL)
+			}
 			if user, pass, ok := basicAuth(tok.Header); !ok || user != opClient || pass != opSecret {
 				t.Errorf("token request without the client's Basic credentials: %q", tok.Header.Get("Authorization"))
 			}
