@@ -99,7 +99,7 @@ func (s *GorillaStore) Load(r *http.Request) (*Data, error) {
 	case isCookieError(err):
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	default:
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	raw, ok := gs.Values[gorillaKey].([]byte)
 	if !ok {
@@ -114,7 +114,7 @@ func (s *GorillaStore) Load(r *http.Request) (*Data, error) {
 	}
 	revoked, err := s.revocations.Revoked(r.Context(), d)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	if revoked {
 		return nil, nil
@@ -177,7 +177,7 @@ func (s *GorillaStore) saveError(err error) error {
 	case isCookieError(err):
 		return fmt.Errorf("session: gorilla store: %w", err)
 	default:
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 }
 
@@ -196,7 +196,7 @@ func (s *GorillaStore) Delete(w http.ResponseWriter, r *http.Request, _ *Data) e
 	gs.Values = map[any]any{}
 	if err := s.store.Save(r, w, gs); err != nil {
 		http.SetCookie(w, sessions.NewCookie(s.name, "", gs.Options))
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return nil
 }

@@ -272,7 +272,7 @@ func (s *ServerStore) get(ctx context.Context, id string) (*Data, error) {
 	if s.data != nil {
 		stored, err := s.data.GetData(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return nil, unavailable(err)
 		}
 		if stored == nil {
 			return nil, nil
@@ -281,7 +281,7 @@ func (s *ServerStore) get(ctx context.Context, id string) (*Data, error) {
 	}
 	raw, err := s.backend.Get(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	if raw == nil {
 		return nil, nil
@@ -337,7 +337,7 @@ func (s *ServerStore) Save(w http.ResponseWriter, r *http.Request, d *Data) erro
 	case errors.Is(err, ErrEnded):
 		return fmt.Errorf("session: not saved: %w", err)
 	case err != nil:
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	s.jar.set(w, s.jar.name, s.sign(d.ID), int(ttl/time.Second))
 	return nil
@@ -360,7 +360,7 @@ func (s *ServerStore) Delete(w http.ResponseWriter, r *http.Request, d *Data) er
 		return nil
 	}
 	if err := s.backend.Delete(r.Context(), ids...); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return nil
 }
@@ -375,7 +375,7 @@ func (s *ServerStore) EndSessions(ctx context.Context, m Match) error {
 	}
 	ids, err := s.backend.Lookup(ctx, key)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	var ended []string
 	for _, id := range ids {
@@ -393,7 +393,7 @@ func (s *ServerStore) EndSessions(ctx context.Context, m Match) error {
 		return nil
 	}
 	if err := s.backend.Delete(ctx, ended...); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return nil
 }
