@@ -112,6 +112,9 @@ const (
 	maxIDLen   = 128
 )
 
+// macEncoding encodes signatures; strict, so each has one encoding.
+var macEncoding = base64.RawURLEncoding.Strict()
+
 // macPool hands out HMAC states for one key. hmac.Reset restores the
 // precomputed key state, so a pooled state costs neither allocation nor
 // rehashing of the key.
@@ -121,8 +124,6 @@ type macState struct {
 	h   hash.Hash
 	buf []byte
 	sum [macSize]byte
-	got [macSize]byte
-	sig [macEncoded]byte
 }
 
 func newMACPool(key []byte) *macPool {
@@ -180,7 +181,7 @@ func (s *ServerStore) sign(id string) string {
 	mac := st.sumOf(id)
 	out := make([]byte, 0, len(id)+1+macEncoded)
 	out = append(append(out, id...), '.')
-	return string(base64.RawURLEncoding.AppendEncode(out, mac))
+	return string(macEncoding.AppendEncode(out, mac))
 }
 
 // verify returns the identifier of a cookie value signed under any
@@ -194,17 +195,18 @@ func (s *ServerStore) verify(value string) (string, bool) {
 	if value[cut] != '.' || !validID(id) {
 		return "", false
 	}
+	var raw [macEncoded]byte
+	var want [macSize]byte
+	copy(raw[:], sig)
+	if n, err := macEncoding.Decode(want[:], raw[:]); err != nil || n != macSize {
+		return "", false
+	}
 	for _, p := range s.macs {
 		st := p.pool.Get().(*macState)
-		copy(st.sig[:], sig)
-		n, err := base64.RawURLEncoding.Decode(st.got[:], st.sig[:])
-		ok := err == nil && n == macSize && hmac.Equal(st.sumOf(id), st.got[:])
+		ok := hmac.Equal(st.sumOf(id), want[:])
 		p.pool.Put(st)
 		if ok {
 			return id, true
-		}
-		if err != nil {
-			return "", false
 		}
 	}
 	return "", false
