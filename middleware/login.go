@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -329,50 +330,69 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 			return nil, invalidToken(err)
 		}
 	}
-	claims := map[string]json.RawMessage{}
-	if err := idt.Claims(&claims); err != nil {
+	var extra []byte
+	if resolved.UserInfo != nil && p.UserInfo {
+		var err *Error
+		if extra, err = m.userInfo(ctx, resolved, tok, idt, &c.Email, &c.Name); err != nil {
+			return nil, err
+		}
+	}
+	return &session.Data{
+		Provider:        p.Name,
+		Issuer:          p.Issuer,
+		Subject:         idt.Subject,
+		SID:             c.SID,
+		Email:           c.Email,
+		Name:            c.Name,
+		IDToken:         raw,
+		IDTokenExpiry:   idt.Expiry,
+		AccessToken:     tok.AccessToken,
+		TokenType:       tok.TokenType,
+		RefreshToken:    tok.RefreshToken,
+		Expiry:          tok.Expiry,
+		ExtraClaimsJSON: string(extra),
+	}, nil
+}
+
+// userInfo fetches the userinfo claims and returns, as a JSON object, those
+// that the ID token does not already hold with the same value (nil when
+// there are none). email and name are filled from userinfo when the ID
+// token lacked them.
+func (m *Middleware) userInfo(ctx context.Context, resolved *providers.Resolved, tok *oauth2.Token, idt *oidc.IDToken, email, name *string) ([]byte, *Error) {
+	info, err := resolved.UserInfo.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return nil, providerError("userinfo", err)
+	}
+	if info.Subject != idt.Subject {
+		return nil, invalidToken(errors.New("userinfo subject differs from the ID token's"))
+	}
+	var fromToken, fromInfo map[string]json.RawMessage
+	if err := idt.Claims(&fromToken); err != nil {
 		return nil, invalidToken(err)
 	}
-	if resolved.UserInfo != nil && p.UserInfo {
-		info, err := resolved.UserInfo.UserInfo(ctx, oauth2.StaticTokenSource(tok))
-		if err != nil {
-			return nil, providerError("userinfo", err)
-		}
-		if info.Subject != idt.Subject {
-			return nil, invalidToken(errors.New("userinfo subject differs from the ID token's"))
-		}
-		extra := map[string]json.RawMessage{}
-		if err := info.Claims(&extra); err != nil {
-			return nil, providerError("userinfo", err)
-		}
-		for k, v := range extra {
-			if k != "sub" {
-				claims[k] = v
-			}
-		}
-		if c.Email == "" {
-			json.Unmarshal(claims["email"], &c.Email)
-		}
-		if c.Name == "" {
-			json.Unmarshal(claims["name"], &c.Name)
+	if err := info.Claims(&fromInfo); err != nil {
+		return nil, providerError("userinfo", err)
+	}
+	extra := map[string]json.RawMessage{}
+	for k, v := range fromInfo {
+		if k != "sub" && !bytes.Equal(fromToken[k], v) {
+			extra[k] = v
 		}
 	}
-	claimsJSON, _ := json.Marshal(claims)
-	return &session.Data{
-		Provider:      p.Name,
-		Issuer:        p.Issuer,
-		Subject:       idt.Subject,
-		SID:           c.SID,
-		Email:         c.Email,
-		Name:          c.Name,
-		IDToken:       raw,
-		IDTokenExpiry: idt.Expiry,
-		AccessToken:   tok.AccessToken,
-		TokenType:     tok.TokenType,
-		RefreshToken:  tok.RefreshToken,
-		Expiry:        tok.Expiry,
-		ClaimsJSON:    string(claimsJSON),
-	}, nil
+	if *email == "" {
+		json.Unmarshal(fromInfo["email"], email)
+	}
+	if *name == "" {
+		json.Unmarshal(fromInfo["name"], name)
+	}
+	if len(extra) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(extra)
+	if err != nil {
+		return nil, providerError("userinfo", err)
+	}
+	return b, nil
 }
 
 func invalidToken(err error) *Error {

@@ -66,12 +66,12 @@ func (d *Data) UnmarshalBinary(data []byte) error {
 
 func (d *Data) strings() [12]string {
 	return [12]string{d.ID, d.Provider, d.Issuer, d.Subject, d.SID, d.Email, d.Name,
-		d.IDToken, d.AccessToken, d.TokenType, d.RefreshToken, d.ClaimsJSON}
+		d.IDToken, d.AccessToken, d.TokenType, d.RefreshToken, d.ExtraClaimsJSON}
 }
 
 func (d *Data) stringPtrs() [12]*string {
 	return [12]*string{&d.ID, &d.Provider, &d.Issuer, &d.Subject, &d.SID, &d.Email, &d.Name,
-		&d.IDToken, &d.AccessToken, &d.TokenType, &d.RefreshToken, &d.ClaimsJSON}
+		&d.IDToken, &d.AccessToken, &d.TokenType, &d.RefreshToken, &d.ExtraClaimsJSON}
 }
 
 func (d *Data) times() [5]*time.Time {

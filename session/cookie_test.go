@@ -1,54 +1,244 @@
-package session_test
+package session
 
 import (
+	"bytes"
+	"encoding/base64"
+	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/endsession/endsession/session"
-	"github.com/endsession/endsession/session/storetest"
 )
 
-func newCookieStore(t testing.TB, now func() time.Time, keys ...session.KeyPair) *session.CookieStore {
-	t.Helper()
-	if len(keys) == 0 {
-		keys = testKeys(1)
+var (
+	testKey1 = KeyPair{HashKey: bytes.Repeat([]byte("h"), 32), BlockKey: bytes.Repeat([]byte("b"), 32)}
+	testKey2 = KeyPair{HashKey: bytes.Repeat([]byte("H"), 32), BlockKey: bytes.Repeat([]byte("B"), 16)}
+)
+
+var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func sampleData(idTokenSize int) *Data {
+	return &Data{
+		Provider: "dev", Issuer: "https://op.example", Subject: "u1", SID: "s1",
+		Email: "u1@example.com", Name: "U One",
+		IDToken: strings.Repeat("i", idTokenSize), IDTokenExpiry: testNow.Add(time.Hour),
+		AccessToken: "at", TokenType: "Bearer", RefreshToken: "rt", Expiry: testNow.Add(time.Minute),
+		ExtraClaimsJSON: `{"email":"u1@example.com"}`,
+		Created:         testNow, LastSeen: testNow, Expires: testNow.Add(time.Hour),
 	}
-	s, err := session.NewCookieStore(session.CookieOptions{Keys: keys, Now: now})
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	d := sampleData(100)
+	d.ID = "id1"
+	d.IDToken = "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"u1","email":"old@example.com","name":"U One"}`)) + ".sig"
+	d.Device = &Device{ID: "dev", Info: `{"model":"tv"}`, Requestor: "req", MVPD: "mvpd"}
+	b, err := d.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Data
+	if err := got.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if got.IDToken != d.IDToken || got.Email != d.Email || *got.Device != *d.Device ||
+		!got.Expires.Equal(d.Expires) || !got.Expiry.Equal(d.Expiry) || got.ExtraClaimsJSON != d.ExtraClaimsJSON {
+		t.Fatalf("round trip changed the data:\n got %+v\nwant %+v", got, *d)
+	}
+	for i := 0; i < len(b); i++ {
+		var cut Data
+		if err := cut.UnmarshalBinary(b[:i]); err == nil {
+			t.Fatalf("a truncated encoding (%d of %d bytes) decoded", i, len(b))
+		}
+	}
+	var c struct{ Email, Name string }
+	if err := got.Claims(&c); err != nil || c.Email != "u1@example.com" || c.Name != "U One" {
+		t.Fatalf("Claims = %v, %+v; want the ID token's claims with userinfo's over them", err, c)
+	}
+}
+
+func newTestStore(t *testing.T, keys ...KeyPair) *CookieStore {
+	t.Helper()
+	s, err := NewCookieStore(CookieOptions{Keys: keys, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func TestCookieStoreConformance(t *testing.T) {
-	storetest.Run(t, storetest.Harness{
-		New: func(t *testing.T, now func() time.Time) session.Store { return newCookieStore(t, now) },
-	})
+// saved returns the cookies a Save wrote, as a browser would send them back.
+func saved(t *testing.T, s *CookieStore, d *Data) []*http.Cookie {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	if err := s.Save(rec, httptest.NewRequest("GET", "/", nil), d); err != nil {
+		t.Fatal(err)
+	}
+	var live []*http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge > 0 {
+			live = append(live, c)
+		}
+	}
+	return live
+}
+
+func requestWith(cookies ...*http.Cookie) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	for _, c := range cookies {
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return r
+}
+
+func TestCookieStoreChunksLargeSessions(t *testing.T) {
+	s := newTestStore(t, testKey1)
+	for _, size := range []int{100, 4 << 10, 6 << 10, 10 << 10} {
+		cookies := saved(t, s, sampleData(size))
+		if want := 1 + (size*16/10)/chunkSize; len(cookies) < want {
+			t.Errorf("size %d: %d cookies, want at least %d", size, len(cookies), want)
+		}
+		for _, c := range cookies {
+			if len(c.Value) > chunkSize || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+				t.Errorf("size %d: cookie %s has wrong attributes or size %d", size, c.Name, len(c.Value))
+			}
+		}
+		got, err := s.Load(requestWith(cookies...))
+		if err != nil || got == nil || len(got.IDToken) != size {
+			t.Fatalf("size %d: Load = %v, %v", size, got, err)
+		}
+	}
+}
+
+func TestCookieStoreTooLarge(t *testing.T) {
+	s := newTestStore(t, testKey1)
+	rec := httptest.NewRecorder()
+	err := s.Save(rec, httptest.NewRequest("GET", "/", nil), sampleData(20<<10))
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Save of a 20 KB session = %v, want ErrTooLarge", err)
+	}
+	if len(rec.Result().Cookies()) != 0 {
+		t.Fatal("a failed Save wrote cookies")
+	}
+}
+
+func TestCookieStoreRejectsTampering(t *testing.T) {
+	s := newTestStore(t, testKey1)
+	cookies := saved(t, s, sampleData(6<<10))
+	if len(cookies) < 2 {
+		t.Fatalf("want a chunked session, got %d cookie(s)", len(cookies))
+	}
+	other := saved(t, s, sampleData(6<<10))
+	flip := func(v string) string { b := []byte(v); b[len(b)/2] ^= 1; return string(b) }
+	cases := []struct {
+		name    string
+		cookies []*http.Cookie
+	}{
+		{"bit flip", []*http.Cookie{{Name: cookies[0].Name, Value: flip(cookies[0].Value)}, cookies[1]}},
+		{"truncated", []*http.Cookie{cookies[0], {Name: cookies[1].Name, Value: cookies[1].Value[:10]}}},
+		{"chunk missing", cookies[:1]},
+		{"chunks reordered", []*http.Cookie{{Name: cookies[0].Name, Value: cookies[1].Value}, {Name: cookies[1].Name, Value: cookies[0].Value}}},
+		{"chunk from another session", []*http.Cookie{cookies[0], other[1]}},
+		{"gap", []*http.Cookie{cookies[0], {Name: cookies[0].Name + ".2", Value: cookies[1].Value}}},
+		{"invalid UTF-8", []*http.Cookie{{Name: cookies[0].Name, Value: "\xff\xfe"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := s.Load(requestWith(tc.cookies...))
+			if d != nil || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Load = %v, %v; want no session and ErrInvalid", d, err)
+			}
+		})
+	}
 }
 
 func TestCookieStoreKeyRotation(t *testing.T) {
-	clock := storetest.NewClock(time.Now())
-	oldKey, newKey := testKeys(1), testKeys(2)
-	b, d := saveNew(t, newCookieStore(t, clock.Now, oldKey...), clock.Now(), "alice", "sid-1")
-
-	rolling := newCookieStore(t, clock.Now, append(newKey, oldKey...)...)
-	if got, err := rolling.Load(b.Request("/")); err != nil || got == nil || got.ID != d.ID {
-		t.Fatalf("old key no longer reads: %v, %v", got, err)
+	old := newTestStore(t, testKey1)
+	cookies := saved(t, old, sampleData(100))
+	rotated := newTestStore(t, testKey2, testKey1)
+	if d, err := rotated.Load(requestWith(cookies...)); err != nil || d == nil {
+		t.Fatalf("after adding a new key pair, an old session = %v, %v; want it read", d, err)
 	}
-	rec := httptest.NewRecorder()
-	if err := rolling.Save(rec, b.Request("/"), d); err != nil {
+	removed := newTestStore(t, testKey2)
+	if d, err := removed.Load(requestWith(cookies...)); d != nil || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("after removing its key pair, an old session = %v, %v; want it rejected", d, err)
+	}
+	if d, err := old.Load(requestWith(saved(t, rotated, sampleData(100))...)); d != nil || err == nil {
+		t.Fatal("a session written under the new key was read by a store without it")
+	}
+}
+
+func TestCookieStoreExpiryAndRevocation(t *testing.T) {
+	s := newTestStore(t, testKey1)
+	d := sampleData(100)
+	d.Expires = testNow.Add(-time.Second)
+	if got, err := s.Load(requestWith(saved(t, s, d)...)); got != nil || err != nil {
+		t.Fatalf("an expired session = %v, %v; want none", got, err)
+	}
+	cookies := saved(t, s, sampleData(100))
+	ctx := context.Background()
+	if err := s.EndSessions(ctx, Match{Issuer: "https://op.example", SID: "other", At: testNow, Until: testNow.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	resigned := storetest.NewBrowser()
-	resigned.Apply(rec)
-
-	after := newCookieStore(t, clock.Now, newKey...)
-	if got, err := after.Load(b.Request("/")); !errors.Is(err, session.ErrInvalid) || got != nil {
-		t.Errorf("removed key still reads: %v, %v", got, err)
+	if got, _ := s.Load(requestWith(cookies...)); got == nil {
+		t.Fatal("ending another sid ended this session")
 	}
-	if got, err := after.Load(resigned.Request("/")); err != nil || got == nil || got.ID != d.ID {
-		t.Errorf("cookie re-written with the new key does not read: %v, %v", got, err)
+	s.EndSessions(ctx, Match{Issuer: "https://op.example", SID: "s1", At: testNow, Until: testNow.Add(time.Hour)})
+	if got, err := s.Load(requestWith(cookies...)); got != nil || err != nil {
+		t.Fatalf("a session ended by sid = %v, %v; want none", got, err)
+	}
+	later := sampleData(100)
+	later.Created = testNow.Add(time.Second)
+	if got, _ := s.Load(requestWith(saved(t, s, later)...)); got == nil {
+		t.Fatal("a session created after the revocation was ended too")
+	}
+}
+
+func TestCookieStoreDeleteExpiresEveryChunk(t *testing.T) {
+	s := newTestStore(t, testKey1)
+	cookies := saved(t, s, sampleData(8<<10))
+	rec := httptest.NewRecorder()
+	s.Delete(rec, requestWith(cookies...), nil)
+	expired := map[string]bool{}
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 {
+			expired[c.Name] = true
+		}
+	}
+	for _, c := range cookies {
+		if !expired[c.Name] {
+			t.Errorf("Delete left cookie %s", c.Name)
+		}
+	}
+}
+
+func TestLifetime(t *testing.T) {
+	l := Lifetime{Idle: time.Hour, Absolute: 3 * time.Hour}
+	var d Data
+	l.Stamp(&d, testNow)
+	if !d.Expires.Equal(testNow.Add(time.Hour)) {
+		t.Fatalf("Expires = %v, want idle timeout", d.Expires)
+	}
+	if l.NeedsTouch(&d, testNow.Add(time.Second)) {
+		t.Fatal("a fresh session needs a touch")
+	}
+	if !l.NeedsTouch(&d, testNow.Add(5*time.Minute)) {
+		t.Fatal("a stale session does not need a touch")
+	}
+	l.Stamp(&d, testNow.Add(150*time.Minute))
+	if !d.Expires.Equal(testNow.Add(3 * time.Hour)) {
+		t.Fatalf("Expires = %v, want the absolute timeout", d.Expires)
+	}
+	if l.NeedsTouch(&d, testNow.Add(170*time.Minute)) {
+		t.Fatal("a session at its absolute timeout still gets touched")
+	}
+}
+
+func TestNewCookieStoreValidatesKeys(t *testing.T) {
+	for _, keys := range [][]KeyPair{nil, {{HashKey: []byte("short"), BlockKey: testKey1.BlockKey}}, {{HashKey: testKey1.HashKey, BlockKey: []byte("bad")}}} {
+		if _, err := NewCookieStore(CookieOptions{Keys: keys}); err == nil {
+			t.Errorf("keys %v accepted", keys)
+		}
 	}
 }

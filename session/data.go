@@ -1,8 +1,11 @@
 package session
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -43,10 +46,10 @@ type Data struct {
 	RefreshToken string
 	Expiry       time.Time
 
-	// ClaimsJSON is the JSON object of the user's claims: the ID token's
-	// claims, merged with userinfo's when userinfo is fetched. Read it with
-	// [Data.Claims].
-	ClaimsJSON string
+	// ExtraClaimsJSON is a JSON object of the claims userinfo added to or
+	// changed from the ID token's, or empty. The ID token's own claims are
+	// not stored twice: [Data.Claims] reads them from IDToken.
+	ExtraClaimsJSON string
 
 	// Device records the device a clientless (device) flow authenticated,
 	// for providers whose logout is a server-to-server call about a device.
@@ -78,12 +81,29 @@ type Device struct {
 	MVPD string
 }
 
-// Claims decodes the user's claims into v, as [encoding/json] does.
+// Claims decodes the user's claims into v, as [encoding/json] does: the
+// ID token's claims, then ExtraClaimsJSON over them.
 func (d *Data) Claims(v any) error {
-	if d.ClaimsJSON == "" {
+	if d.IDToken == "" && d.ExtraClaimsJSON == "" {
 		return errors.New("session: no claims")
 	}
-	return json.Unmarshal([]byte(d.ClaimsJSON), v)
+	if d.IDToken != "" {
+		parts := strings.Split(d.IDToken, ".")
+		if len(parts) != 3 {
+			return errors.New("session: the ID token is not a JWT")
+		}
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			return fmt.Errorf("session: ID token payload: %w", err)
+		}
+		if err := json.Unmarshal(payload, v); err != nil {
+			return fmt.Errorf("session: ID token claims: %w", err)
+		}
+	}
+	if d.ExtraClaimsJSON != "" {
+		return json.Unmarshal([]byte(d.ExtraClaimsJSON), v)
+	}
+	return nil
 }
 
 // Valid reports whether the session can still be used at now.

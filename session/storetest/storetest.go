@@ -9,6 +9,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -126,12 +127,13 @@ func (b *Browser) SetCookie(c *http.Cookie) { b.cookies[c.Name] = c }
 // NewData returns a session of subject with provider session sid, stamped
 // at now with [Lifetime].
 func NewData(subject, sid string, now time.Time) *session.Data {
+	claims := base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"` + Issuer + `","sub":"` + subject + `","sid":"` + sid + `"}`))
 	d := &session.Data{
 		Provider: "op", Issuer: Issuer, Subject: subject, SID: sid,
 		Email: subject + "@example.com", Name: "User " + subject,
-		IDToken: "header.payload-of-" + subject + ".signature", AccessToken: "at-" + subject,
+		IDToken: "eyJhbGciOiJSUzI1NiJ9." + claims + ".c2lnbmF0dXJl", AccessToken: "at-" + subject,
 		TokenType: "Bearer", RefreshToken: "rt-" + subject, Expiry: now.Add(time.Hour).Truncate(time.Second),
-		ClaimsJSON: `{"sub":"` + subject + `"}`,
+		ExtraClaimsJSON: `{"email":"` + subject + `@example.com"}`,
 	}
 	Lifetime.Stamp(d, now)
 	return d
@@ -202,7 +204,7 @@ func roundTrip(t *testing.T, h Harness) {
 		t.Fatal("Load found no session after Save")
 	}
 	if got.ID != want.ID || got.Subject != want.Subject || got.SID != want.SID || got.IDToken != want.IDToken ||
-		got.RefreshToken != want.RefreshToken || got.ClaimsJSON != want.ClaimsJSON ||
+		got.RefreshToken != want.RefreshToken || got.ExtraClaimsJSON != want.ExtraClaimsJSON ||
 		!got.Expires.Equal(want.Expires) || !got.Created.Equal(want.Created) || !got.Expiry.Equal(want.Expiry) {
 		t.Errorf("Load = %+v, want %+v", got, want)
 	}
