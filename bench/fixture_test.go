@@ -132,6 +132,11 @@ func idTokenClaims(iat time.Time, nonce, accessToken string) map[string]any {
 		"picture":            "https://cdn.example.com/avatars/248289761001/5b0e2c5d6a3f.png",
 		"updated_at":         tokenEpoch.Add(-30 * 24 * time.Hour).Unix(),
 		"groups":             []string{"engineering", "platform-team", "oncall-primary"},
+		"phone_number":       "+44 20 7946 0958",
+		"address": map[string]string{
+			"street_address": "1 Example Street", "locality": "London",
+			"postal_code": "EC1A 1BB", "country": "GB",
+		},
 	}
 }
 

@@ -29,27 +29,76 @@ var results = struct {
 	runs map[string][]map[string]float64
 }{runs: make(map[string][]map[string]float64)}
 
-func record(name string, metrics map[string]float64) {
+// record keeps the metrics of a run of a benchmark that uses b.Loop,
+// which is called once per run.
+func record(b *testing.B, metrics map[string]float64) {
 	results.Lock()
 	defer results.Unlock()
-	results.runs[name] = append(results.runs[name], metrics)
+	results.runs[b.Name()] = append(results.runs[b.Name()], metrics)
+}
+
+// recordPlain keeps the metrics of a run of a benchmark with a plain b.N
+// loop, which is called with N = 1 first, then with larger N until the
+// last call, which is the one that counts.
+func recordPlain(b *testing.B, metrics map[string]float64) {
+	results.Lock()
+	defer results.Unlock()
+	runs := results.runs[b.Name()]
+	if b.N == 1 || len(runs) == 0 {
+		runs = append(runs, metrics)
+	} else {
+		runs[len(runs)-1] = metrics
+	}
+	results.runs[b.Name()] = runs
+}
+
+// recordMore adds metrics to the last run of b.
+func recordMore(b *testing.B, metrics map[string]float64) {
+	results.Lock()
+	defer results.Unlock()
+	runs := results.runs[b.Name()]
+	if len(runs) == 0 {
+		results.runs[b.Name()] = []map[string]float64{metrics}
+		return
+	}
+	for k, v := range metrics {
+		runs[len(runs)-1][k] = v
+	}
 }
 
 // measure runs op in a b.Loop and records ns/op, B/op and allocs/op.
 func measure(b *testing.B, op func()) {
 	b.ReportAllocs()
 	var before, after runtime.MemStats
+	skipped = runtime.MemStats{}
 	runtime.ReadMemStats(&before)
 	for b.Loop() {
 		op()
 	}
 	runtime.ReadMemStats(&after)
 	n := float64(b.N)
-	record(b.Name(), map[string]float64{
+	record(b, map[string]float64{
 		"ns/op":     float64(b.Elapsed().Nanoseconds()) / n,
-		"B/op":      float64(after.TotalAlloc-before.TotalAlloc) / n,
-		"allocs/op": float64(after.Mallocs-before.Mallocs) / n,
+		"B/op":      float64(after.TotalAlloc-before.TotalAlloc-skipped.TotalAlloc) / n,
+		"allocs/op": float64(after.Mallocs-before.Mallocs-skipped.Mallocs) / n,
+		"n":         n,
 	})
+}
+
+// skipped counts the allocations of untimed work in the running benchmark.
+var skipped runtime.MemStats
+
+// untimed runs fn with the timer stopped, and leaves its allocations out
+// of what measure records, as the testing package does for its own.
+func untimed(b *testing.B, fn func()) {
+	b.StopTimer()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	skipped.TotalAlloc += after.TotalAlloc - before.TotalAlloc
+	skipped.Mallocs += after.Mallocs - before.Mallocs
+	b.StartTimer()
 }
 
 // median returns the median of metric over the runs of name, and whether
@@ -71,6 +120,21 @@ func median(name, metric string) (float64, bool) {
 		return v[len(v)/2], true
 	}
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+}
+
+// fewest returns the smallest iteration count of any run.
+func fewest() float64 {
+	results.Lock()
+	defer results.Unlock()
+	least := 1e18
+	for _, runs := range results.runs {
+		for _, r := range runs {
+			if n, ok := r["n"]; ok {
+				least = min(least, n)
+			}
+		}
+	}
+	return least
 }
 
 // check is one target: a ratio and its bound.
@@ -169,6 +233,9 @@ func printSummary(w io.Writer) {
 	}
 	if len(checks) > 0 {
 		fmt.Fprintf(&b, "Targets, from this run\n")
+		if fewest() < 100 {
+			fmt.Fprintf(&b, "  (some benchmarks ran fewer than 100 times: these ratios mean nothing)\n")
+		}
 		for _, c := range checks {
 			fmt.Fprintln(&b, c)
 		}

@@ -32,6 +32,8 @@ type requestCase struct {
 var requestCases = []requestCase{
 	{"bare", setupBare},
 	{"endsession-cookie", setupCookie},
+	{"endsession-memory", setupMemory},
+	{"endsession-redis", setupRedis},
 	{"gorilla-cookie", setupGorilla},
 	{"scs-memory", setupSCS},
 }
@@ -43,6 +45,7 @@ func BenchmarkRequest(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			h, req := c.setup(b)
 			serve(b, h, req, http.StatusNoContent)
+			reportRedis(b)
 		})
 	}
 }
@@ -52,6 +55,7 @@ func BenchmarkRequest(b *testing.B) {
 func serve(b *testing.B, h http.Handler, tmpl *http.Request, want int) {
 	w := newDiscardWriter()
 	req := new(http.Request)
+	countingRedis(b)
 	measure(b, func() {
 		*req = *tmpl
 		w.reset()
@@ -71,6 +75,29 @@ func setupBare(tb testing.TB) (http.Handler, *http.Request) {
 // cookies.
 func setupCookie(tb testing.TB) (http.Handler, *http.Request) {
 	store, err := session.NewCookieStore(session.CookieOptions{Secure: true, Keys: keys})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d := sessionData(time.Now())
+	cookie := savedCookies(tb, func(w http.ResponseWriter, r *http.Request) error { return store.Save(w, r, d) })
+	return newMiddleware(tb, store, nil).Handler(app), authRequest(cookie)
+}
+
+// setupMemory is endsession's server-side store with the in-memory
+// backend: the browser holds a signed identifier.
+func setupMemory(tb testing.TB) (http.Handler, *http.Request) {
+	backend := session.NewMemoryBackend(session.MemoryOptions{})
+	tb.Cleanup(func() { backend.Close() })
+	return setupServer(tb, backend)
+}
+
+// setupRedis is endsession's server-side store in Redis on loopback.
+func setupRedis(tb testing.TB) (http.Handler, *http.Request) {
+	return setupServer(tb, newRedisBackend(tb))
+}
+
+func setupServer(tb testing.TB, backend session.Backend) (http.Handler, *http.Request) {
+	store, err := session.NewServerStore(session.ServerOptions{Backend: backend, Keys: keys, Secure: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
