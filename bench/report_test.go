@@ -194,6 +194,9 @@ func printSummary(w io.Writer) {
 	if es, ok := overhead("endsession-cookie"); ok {
 		if g, ok := overhead("gorilla-cookie"); ok {
 			checks = append(checks, check{"cookie store overhead / gorilla CookieStore overhead", es / g, 0.2, true, ""})
+			if cold, ok := overhead("endsession-cookie-uncached"); ok {
+				checks = append(checks, check{"  the same, first request with a new cookie value (no cache)", cold / g, 0.2, true, ""})
+			}
 		}
 	}
 	if es, ok := overhead("endsession-memory"); ok {

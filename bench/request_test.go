@@ -32,6 +32,7 @@ type requestCase struct {
 var requestCases = []requestCase{
 	{"bare", setupBare},
 	{"endsession-cookie", setupCookie},
+	{"endsession-cookie-uncached", setupCookieUncached},
 	{"endsession-memory", setupMemory},
 	{"endsession-redis", setupRedis},
 	{"gorilla-cookie", setupGorilla},
@@ -74,7 +75,18 @@ func setupBare(tb testing.TB) (http.Handler, *http.Request) {
 // setupCookie is endsession's default: the session in chunked, encrypted
 // cookies.
 func setupCookie(tb testing.TB) (http.Handler, *http.Request) {
-	store, err := session.NewCookieStore(session.CookieOptions{Secure: true, Keys: keys})
+	return cookieStore(tb, session.CookieOptions{Secure: true, Keys: keys})
+}
+
+// setupCookieUncached is the cookie store without its cache of verified
+// values: every request decrypts and decodes, as the first request with a
+// new cookie value does.
+func setupCookieUncached(tb testing.TB) (http.Handler, *http.Request) {
+	return cookieStore(tb, session.CookieOptions{Secure: true, Keys: keys, CacheSize: -1})
+}
+
+func cookieStore(tb testing.TB, opts session.CookieOptions) (http.Handler, *http.Request) {
+	store, err := session.NewCookieStore(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
