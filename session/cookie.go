@@ -65,8 +65,9 @@ const chunkSize = 3800
 // It is the default store: nothing to run on the server.
 type CookieStore struct {
 	jar         cookieJar
-	codecs      []securecookie.Codec
+	codecs      []securecookie.Codec // write, with codecs[0]
 	maxChunks   int
+	decoder     *valueDecoder // reads what codecs write
 	revocations Revocations
 	verified    *verifiedCache // nil when off
 	now         func() time.Time
@@ -94,9 +95,15 @@ func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
 	if opts.CacheSize == 0 {
 		opts.CacheSize = defaultCacheSize
 	}
+	jar := newCookieJar(opts.Name, opts.Secure)
+	decoder, err := newValueDecoder(jar.name, opts.Keys)
+	if err != nil {
+		return nil, err
+	}
 	return &CookieStore{
-		jar:         newCookieJar(opts.Name, opts.Secure),
+		jar:         jar,
 		codecs:      codecs,
+		decoder:     decoder,
 		maxChunks:   (opts.MaxSize + chunkSize - 1) / chunkSize,
 		revocations: opts.Revocations,
 		verified:    newVerifiedCache(opts.CacheSize),
@@ -146,15 +153,14 @@ func (s *CookieStore) Load(r *http.Request) (*Data, error) {
 	if known := s.verified.get(parts); known != nil {
 		d = clone(known)
 	} else {
-		var raw []byte
-		if err := securecookie.DecodeMulti(s.jar.name, strings.Join(parts, ""), &raw, s.codecs...); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-		}
 		d = new(Data)
-		if err := d.UnmarshalBinary(raw); err != nil {
+		size, err := s.decoder.decode(parts, d)
+		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
-		s.verified.put(parts, clone(d), len(raw))
+		if s.verified != nil {
+			s.verified.put(parts, clone(d), size)
+		}
 	}
 	if !d.Valid(s.now()) {
 		return nil, nil
