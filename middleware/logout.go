@@ -111,7 +111,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, "logout", newError(http.StatusMethodNotAllowed, "method_not_allowed", "Use the sign-out button.", nil))
 		return
 	}
-	returnTo, ok := safeReturn(r.FormValue("return_to"))
+	returnTo, ok := safeReturn(formValue(r, "return_to"))
 	if !ok {
 		returnTo = m.cfg.PostLogoutPath
 	}
@@ -168,7 +168,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	switch act.Method {
 	case http.MethodGet:
-		http.Redirect(w, r, act.URL, http.StatusSeeOther)
+		seeOther(w, r, act.URL)
 	case http.MethodPost:
 		render(w, http.StatusOK, pageFormPost, map[string]any{
 			"Title": "Signing out", "URL": act.URL, "Form": act.Form, "Nonce": rand.Text(), "FormAction": originOf(act.URL),
@@ -252,7 +252,9 @@ func (m *Middleware) callOnLogout(ctx context.Context, d session.Data) (err erro
 }
 
 func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {
-	m.log.Info("logout", "event", "logout", "correlation_id", rep.CorrelationID, "report", *rep)
+	if m.log.Enabled(ctx, slog.LevelInfo) {
+		m.log.Info("logout", "event", "logout", "correlation_id", rep.CorrelationID, "report", *rep)
+	}
 	if m.cfg.OnLogoutReport != nil {
 		m.cfg.OnLogoutReport(ctx, *rep)
 	}
@@ -304,6 +306,39 @@ func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Clear-Site-Data", strings.Join(quoted, ", "))
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// formValue is r.FormValue for a form that is not multipart, such as a
+// sign-out button's, without FormValue's attempt at multipart parsing.
+func formValue(r *http.Request, key string) string {
+	if ct := r.Header.Get("Content-Type"); len(ct) >= 10 && strings.EqualFold(ct[:10], "multipart/") {
+		return r.FormValue(key)
+	}
+	r.ParseForm()
+	return r.Form.Get(key)
+}
+
+// seeOther redirects to an absolute URL the middleware built, such as the
+// provider's logout URL with its ID token hint. After a POST it only sets
+// Location: http.Redirect would parse the long URL to resolve a relative
+// path it cannot have, and writes no body after a POST anyway.
+func seeOther(w http.ResponseWriter, r *http.Request, url string) {
+	if r.Method != http.MethodPost || !printableASCII(url) {
+		http.Redirect(w, r, url, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Location", url)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// printableASCII reports whether s needs no escaping in a header.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // sameOrigin reports whether the browser says the request comes from the
