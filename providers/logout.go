@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -156,17 +157,61 @@ func (s EndSession) EndSession(_ context.Context, req *LogoutRequest) (Action, e
 	return Action{Method: http.MethodGet, URL: WithQuery(endpoint, params), StateSent: sent}, nil
 }
 
-// WithQuery returns endpoint with params added to its query string.
+// WithQuery returns endpoint with params added to its query string,
+// encoded as [url.Values.Encode] does (keys sorted).
 func WithQuery(endpoint string, params url.Values) string {
 	if len(params) == 0 {
 		return endpoint
 	}
-	sep := "?"
-	if strings.Contains(endpoint, "?") {
-		sep = "&"
+	keys := make([]string, 0, len(params))
+	n := len(endpoint) + 1
+	for k, vs := range params {
+		keys = append(keys, k)
+		for _, v := range vs {
+			n += len(k) + len(v) + 2
+		}
 	}
-	return endpoint + sep + params.Encode()
+	slices.Sort(keys)
+	// One buffer of the right size, unless something needs escaping: the
+	// ID token hint, the longest value, never does.
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(endpoint)
+	sep := byte('?')
+	if strings.Contains(endpoint, "?") {
+		sep = '&'
+	}
+	for _, k := range keys {
+		for _, v := range params[k] {
+			b.WriteByte(sep)
+			sep = '&'
+			writeQueryEscaped(&b, k)
+			b.WriteByte('=')
+			writeQueryEscaped(&b, v)
+		}
+	}
+	return b.String()
 }
+
+// writeQueryEscaped writes url.QueryEscape(s) to b, copying s as it is
+// when it has only the characters QueryEscape leaves alone.
+func writeQueryEscaped(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if !unreserved[s[i]] {
+			b.WriteString(url.QueryEscape(s))
+			return
+		}
+	}
+	b.WriteString(s)
+}
+
+// unreserved marks the bytes url.QueryEscape does not escape.
+var unreserved = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~" {
+		t[c] = true
+	}
+	return t
+}()
 
 func or(s, def string) string {
 	if s == "" {
