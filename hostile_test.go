@@ -563,6 +563,10 @@ func TestHostileIDTokens(t *testing.T) {
 			claims["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA"
 			body["id_token"] = s.op.SignIDToken(claims)
 		}},
+		{"sub missing", 400, func(s *stack, body, claims map[string]any) {
+			delete(claims, "sub")
+			body["id_token"] = s.op.SignIDToken(claims)
+		}},
 		{"logout token instead", 400, func(s *stack, body, claims map[string]any) {
 			body["id_token"] = s.op.LogoutToken("app", "alice", "", nil)
 		}},

@@ -310,6 +310,10 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
 		return nil, invalidToken(errors.New("ID token nonce missing or wrong"))
 	}
+	// go-oidc does not require sub; a session must know whose it is.
+	if idt.Subject == "" {
+		return nil, invalidToken(errors.New("ID token has no sub"))
+	}
 	var c struct {
 		AZP   string `json:"azp"`
 		SID   string `json:"sid"`
