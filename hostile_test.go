@@ -344,7 +344,9 @@ func TestHostileCallbacks(t *testing.T) {
 		{"state of another login", 400, false, func(t *testing.T, s *stack, cb *url.URL) *http.Response {
 			return s.get(withQuery(cb, func(q url.Values) { q.Set("state", strings.Repeat("A", 26)) }))
 		}},
-		{"state replayed", 400, true, func(t *testing.T, s *stack, cb *url.URL) *http.Response {
+		{"state replayed with a fresh code", 400, false, func(t *testing.T, s *stack, cb *url.URL) *http.Response {
+			// Someone who saw the first login's authorize request and flow
+			// cookie gets a new code for the same state and replays both.
 			flows := s.flowCookies()
 			if r := s.get(cb.String()); r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("first callback: %d", r.StatusCode)
@@ -354,7 +356,15 @@ func TestHostileCallbacks(t *testing.T) {
 			for _, c := range flows {
 				s.client.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/auth"}})
 			}
-			return s.get(cb.String())
+			again := s.get(s.authorizeURL)
+			replay, _ := url.Parse(again.Header.Get("Location"))
+			if replay.Query().Get("state") != cb.Query().Get("state") || replay.Query().Get("code") == cb.Query().Get("code") {
+				t.Fatalf("the provider did not issue a new code for the same state: %s", replay)
+			}
+			s.mu.Lock()
+			s.redeemedBefore = s.redeemed()
+			s.mu.Unlock()
+			return s.get(replay.String())
 		}},
 		{"state expired", 400, false, func(t *testing.T, s *stack, cb *url.URL) *http.Response {
 			s.advance(11 * time.Minute)
@@ -441,6 +451,11 @@ func TestHostileCallbacks(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body(resp))
 			}
+			s.mu.Lock()
+			if s.redeemedBefore > 0 {
+				before = s.redeemedBefore
+			}
+			s.mu.Unlock()
 			if !tc.redeem && s.redeemed() != before {
 				t.Error("the provider was asked to redeem a code")
 			}

@@ -58,6 +58,11 @@ type stack struct {
 	secrets []string
 	// pages are the bodies of every response the browser got.
 	pages []string
+	// authorizeURL is the last authorization request callbackURL made.
+	authorizeURL string
+	// redeemedBefore, when set by a test, is the count of token requests
+	// before its hostile request.
+	redeemedBefore int
 }
 
 type stackOption func(*devprovider.Config, *middleware.Config)
@@ -664,7 +669,8 @@ func TestTamperedCookieIsNoSession(t *testing.T) {
 func (s *stack) callbackURL() *url.URL {
 	s.t.Helper()
 	r := s.get("/auth/login?return_to=/profile")
-	r = s.get(r.Header.Get("Location"))
+	s.authorizeURL = r.Header.Get("Location")
+	r = s.get(s.authorizeURL)
 	u, err := url.Parse(r.Header.Get("Location"))
 	if err != nil || u.Path != "/auth/callback" {
 		s.t.Fatalf("provider redirected to %q", r.Header.Get("Location"))
