@@ -208,10 +208,12 @@ func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, re
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.LogoutTimeout)
 	defer cancel()
+	discovered := true
 	if p.HasLogin() {
 		resolved, err := m.resolve(ctx, p)
 		if err != nil {
 			rep.add("provider.discovery", err, "")
+			discovered = false
 		} else {
 			req.Endpoints = resolved.Endpoints
 		}
@@ -229,6 +231,12 @@ func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, re
 		rep.add("provider.end_session", err, "")
 		m.log.Warn("provider logout failed; local logout done", "event", "logout", "provider", p.Name,
 			"correlation_id", rep.CorrelationID, "reason", describe(err))
+		act = providers.Local(providers.NoticeProviderUnreachable)
+	case act.Method == "" && act.Notice == providers.NoticeNoEndSession && !discovered:
+		// Without discovery the logout endpoint is unknown, not absent.
+		rep.add("provider.end_session", errors.New("logout endpoint unknown: discovery failed"), "")
+		m.log.Warn("provider unreachable; local logout done", "event", "logout", "provider", p.Name,
+			"correlation_id", rep.CorrelationID, "reason", "discovery failed")
 		act = providers.Local(providers.NoticeProviderUnreachable)
 	case act.Method == "" && act.Notice == providers.NoticeNoEndSession:
 		rep.add("provider.end_session", nil, "the provider has no logout endpoint: local logout only")
