@@ -5,6 +5,9 @@ package endsession_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/endsession/endsession/devprovider"
 	"github.com/endsession/endsession/middleware"
@@ -24,6 +29,14 @@ func shortTimeouts(_ *devprovider.Config, mw *middleware.Config) {
 	if mw != nil {
 		mw.ProviderTimeout = 300 * time.Millisecond
 		mw.LogoutTimeout = 300 * time.Millisecond
+	}
+}
+
+// ownClient gives the middleware an HTTP client of the application's,
+// without a timeout of its own.
+func ownClient(_ *devprovider.Config, mw *middleware.Config) {
+	if mw != nil {
+		mw.HTTPClient = &http.Client{}
 	}
 }
 
@@ -70,18 +83,22 @@ func TestProviderFaultsAtLogin(t *testing.T) {
 		endpoint devprovider.Endpoint
 		fault    devprovider.Fault
 		status   int
+		opts     []stackOption
 	}{
-		{"discovery down", devprovider.Discovery, down, 502},
-		{"discovery slow", devprovider.Discovery, slow, 504},
-		{"token endpoint down", devprovider.Token, down, 502},
-		{"token endpoint slow", devprovider.Token, slow, 504},
-		{"keys down", devprovider.JWKS, down, 502},
-		{"userinfo down", devprovider.UserInfo, down, 502},
-		{"userinfo slow", devprovider.UserInfo, slow, 504},
+		{"discovery down", devprovider.Discovery, down, 502, nil},
+		{"discovery slow", devprovider.Discovery, slow, 504, nil},
+		{"token endpoint down", devprovider.Token, down, 502, nil},
+		{"token endpoint slow", devprovider.Token, slow, 504, nil},
+		{"keys down", devprovider.JWKS, down, 502, nil},
+		{"keys slow", devprovider.JWKS, slow, 504, nil},
+		{"keys slow, the application's client without timeout", devprovider.JWKS, slow, 504, []stackOption{ownClient}},
+		{"token endpoint slow, the application's client without timeout", devprovider.Token, slow, 504, []stackOption{ownClient}},
+		{"userinfo down", devprovider.UserInfo, down, 502, nil},
+		{"userinfo slow", devprovider.UserInfo, slow, 504, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStack(t, shortTimeouts)
+			s := newStack(t, append(tc.opts, shortTimeouts)...)
 			baseline := goroutines()
 			s.op.Fail(tc.endpoint, tc.fault)
 			start := time.Now()
@@ -161,6 +178,55 @@ func TestProviderKeyRotation(t *testing.T) {
 	if got := s.count(devprovider.JWKS) - fetches; got != 1 {
 		t.Errorf("the keys were fetched again for a known key: %d fetches", got)
 	}
+}
+
+// signWithKid signs claims with a key the provider never published, under
+// the key id kid.
+func signWithKid(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestUnknownKeyIDsDoNotHammerTheProvider(t *testing.T) {
+	s := newStack(t, withoutUserInfo)
+	s.login()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.setTokenHook(func(body, claims map[string]any) {
+		body["id_token"] = signWithKid(t, key, rand.Text(), claims)
+	})
+	fetches := s.count(devprovider.JWKS)
+	for i := range 30 {
+		s.client = newBrowser(t)
+		if r := s.loginUntilFailure(); r.StatusCode != http.StatusBadRequest {
+			t.Fatalf("token %d under an unknown key id: %d", i, r.StatusCode)
+		}
+	}
+	if got := s.count(devprovider.JWKS) - fetches; got > 1 {
+		t.Errorf("30 tokens under unknown key ids fetched the keys %d times, want at most once", got)
+	}
+	// Later, a rotation at the provider is still picked up.
+	s.setTokenHook(nil)
+	s.op.RotateKey()
+	s.advance(time.Minute)
+	s.client = newBrowser(t)
+	s.login()
 }
 
 // serverCallLogout ends the provider's session server to server, as some

@@ -302,7 +302,11 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 	}
 	idt, err := resolved.Verifier.Verify(ctx, raw)
 	if err != nil {
-		if strings.Contains(err.Error(), "fetching keys") || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// go-oidc keeps only the text of the key set's errors.
+		if ctx.Err() != nil {
+			return nil, providerError("keys", errors.Join(err, ctx.Err()))
+		}
+		if strings.Contains(err.Error(), errFetchingKeys) {
 			return nil, providerError("keys", err)
 		}
 		return nil, invalidToken(err)

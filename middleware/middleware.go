@@ -286,6 +286,12 @@ func (m *Middleware) resolve(ctx context.Context, p *provider) (*providers.Resol
 		p.err, p.failedAt = err, m.cfg.Now()
 		return nil, err
 	}
+	// Verify with keys fetched within the request and rate limited, not
+	// with the verifier's own RemoteKeySet; see keySet.
+	keys := newKeySet(r.Endpoints.JWKSURL, m.cfg.HTTPClient, r.Endpoints.SigningAlgs, m.cfg.ProviderTimeout, m.cfg.Now)
+	r.Verifier = oidc.NewVerifier(p.Issuer, keys, &oidc.Config{
+		ClientID: p.ClientID, SupportedSigningAlgs: r.Endpoints.SigningAlgs, Now: m.cfg.Now,
+	})
 	p.resolved, p.err = r, nil
 	return r, nil
 }
