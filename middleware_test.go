@@ -175,8 +175,16 @@ func (s *stack) serveProvider(w http.ResponseWriter, r *http.Request) {
 			s.mu.Lock()
 			hook := s.tokenHook
 			s.mu.Unlock()
-			if raw, ok := body["id_token"].(string); ok && hook != nil {
-				hook(body, jwtClaims(s.t, raw))
+			if raw, ok := body["id_token"].(string); ok {
+				claims := jwtClaims(s.t, raw)
+				for _, k := range []string{"sid", "nonce"} {
+					if v, ok := claims[k].(string); ok {
+						s.noteSecret(v)
+					}
+				}
+				if hook != nil {
+					hook(body, claims)
+				}
 			}
 			for _, k := range []string{"access_token", "refresh_token", "id_token"} {
 				if v, ok := body[k].(string); ok {

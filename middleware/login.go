@@ -42,6 +42,7 @@ func (m *Middleware) flowCookiePrefix() string {
 
 func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)
+	r, _ = withCorrelation(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		m.fail(w, r, "login", newError(http.StatusMethodNotAllowed, "method_not_allowed", "Use a link to sign in.", nil))
 		return

@@ -271,6 +271,7 @@ func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {
 // apart from the deleted session; a mismatch is an error, never followed.
 func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)
+	r, _ = withCorrelation(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		m.fail(w, r, "logged_out", newError(http.StatusMethodNotAllowed, "method_not_allowed", "This address only takes the provider's redirect.", nil))
 		return

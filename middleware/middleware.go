@@ -133,6 +133,7 @@ func (m *Middleware) decodeState(name, value string, dst any) error {
 // goes on to next. Use [Middleware.Require] to protect routes.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, _ = withCorrelation(r)
 		if rest, ok := strings.CutPrefix(r.URL.Path, m.cfg.PathPrefix); ok {
 			if route, ok := m.routes[rest]; ok {
 				route(w, r)
