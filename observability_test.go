@@ -211,6 +211,8 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 		{"logout refused page", nil, true, 403, func(s *stack) *http.Response { return s.postLogout("https://evil.example") }},
 		{"logged-out redirect", nil, false, 303, func(s *stack) *http.Response { return s.get("/auth/logged-out") }},
 		{"logged-out error page", nil, true, 400, func(s *stack) *http.Response { return s.get("/auth/logged-out?state=x") }},
+		{"protected route 401", nil, false, 401, func(s *stack) *http.Response { return s.get("/profile", "Accept", "application/json") }},
+		{"protected route redirect", nil, false, 303, func(s *stack) *http.Response { return s.get("/profile") }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

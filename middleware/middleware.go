@@ -158,8 +158,9 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if wantsJSON(r) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="endsession"`)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -167,7 +168,6 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 			return
 		}
 		target := m.cfg.PathPrefix + "/login?return_to=" + url.QueryEscape(r.URL.RequestURI())
-		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, target, http.StatusSeeOther)
 	})
 }
