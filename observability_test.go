@@ -116,6 +116,58 @@ func TestOneCorrelationIDPerRequest(t *testing.T) {
 	}
 }
 
+func TestLogoutReportListsEveryStep(t *testing.T) {
+	s := newStack(t)
+	s.op.SetUserClaims("alice", map[string]any{"blob": strings.Repeat("x", 5<<10)})
+	s.login()
+	names := []string{}
+	for _, c := range s.sessionCookies() {
+		names = append(names, c.Name)
+	}
+	if len(names) < 2 {
+		t.Fatalf("want a chunked session, got %v", names)
+	}
+	end := s.logoutRedirect()
+	s.follow(s.get(end.String()))
+	s.mu.Lock()
+	rep := s.reports[len(s.reports)-1]
+	s.mu.Unlock()
+	steps := map[string]middleware.LogoutStep{}
+	for _, st := range rep.Steps {
+		steps[st.Name] = st
+	}
+	del := steps["session.delete"]
+	for _, name := range names {
+		if !strings.Contains(del.Detail, name) {
+			t.Errorf("session.delete does not list cookie %s: %q", name, del.Detail)
+		}
+	}
+	if !strings.Contains(del.Detail, "store") {
+		t.Errorf("session.delete does not say what the store did: %q", del.Detail)
+	}
+	if st, ok := steps["app.erase"]; !ok || !st.OK || st.Detail == "" {
+		t.Errorf("app.erase = %+v", st)
+	}
+	ask := steps["provider.end_session"]
+	for _, p := range []string{"GET", s.op.Issuer() + "/end_session", "id_token_hint", "post_logout_redirect_uri", "state"} {
+		if !strings.Contains(ask.Detail, p) {
+			t.Errorf("provider.end_session does not say %q: %q", p, ask.Detail)
+		}
+	}
+	if rep.CorrelationID == "" || rep.Provider != "dev" || !rep.HadSession {
+		t.Errorf("report = %+v", rep)
+	}
+	// The provider's answer comes at the landing: it is logged too.
+	landed := false
+	for _, rec := range s.logRecords(t) {
+		landed = landed || (rec["event"] == "logout" && strings.Contains(fmt.Sprint(rec["msg"]), "landed"))
+	}
+	if !landed {
+		t.Error("the landing after the provider's logout was not logged")
+	}
+	s.assertNoLeak(t, fmt.Sprintf("%+v", rep))
+}
+
 func TestCustomErrorHandler(t *testing.T) {
 	var got []*middleware.Error
 	s := newStack(t, func(_ *devprovider.Config, mw *middleware.Config) {

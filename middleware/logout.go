@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -67,6 +68,8 @@ type logoutState struct {
 	State    string `json:"s,omitempty"`
 	ReturnTo string `json:"r"`
 	Notice   string `json:"n,omitempty"`
+	// CorrelationID is the logout's, for the landing's log record.
+	CorrelationID string `json:"c,omitempty"`
 }
 
 func (m *Middleware) logoutCookieName() string {
@@ -138,17 +141,23 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// (2) Delete everything locally, before anything else can fail.
+	set := len(w.Header()["Set-Cookie"])
 	if err := m.store.Delete(w, r, d); err != nil {
-		rep.add("session.delete", err, "cookies expired; server record:")
+		rep.add("session.delete", err, "cookies expired: "+expiredCookies(w, set)+"; the store failed:")
 	} else {
-		rep.add("session.delete", nil, "record deleted and every session cookie expired")
+		rep.add("session.delete", nil, "the store deleted the session; cookies expired: "+expiredCookies(w, set))
 	}
 	if d != nil && m.cfg.OnLogout != nil {
-		rep.add("app.erase", m.callOnLogout(r.Context(), *d), "")
+		detail := "OnLogout erased the application's copies"
+		err := m.callOnLogout(r.Context(), *d)
+		if err != nil {
+			detail = "OnLogout failed:"
+		}
+		rep.add("app.erase", err, detail)
 	}
 
 	// (3) Ask the provider to end its session.
-	st := logoutState{ReturnTo: returnTo}
+	st := logoutState{ReturnTo: returnTo, CorrelationID: cid}
 	act := action{Action: providers.Local("")}
 	if d != nil {
 		act = m.endProviderSession(r.Context(), d, &rep)
@@ -245,7 +254,7 @@ func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, re
 	case act.Method == "":
 		rep.add("provider.end_session", nil, "ended server to server")
 	default:
-		rep.add("provider.end_session", nil, act.Method+" "+stripQuery(act.URL))
+		rep.add("provider.end_session", nil, describeAction(act))
 	}
 	return action{Action: act, stateValue: req.State}
 }
@@ -298,6 +307,8 @@ func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 			"This sign-out response could not be verified. You are signed out of this site.", errors.New(mismatch)))
 		return
 	}
+	m.log.Info("logout landed", "event", "logout", "correlation_id", correlationID(r),
+		"logout_correlation_id", st.CorrelationID, "provider_state_checked", hasEcho, "notice", st.Notice)
 	target := m.cfg.PostLogoutPath
 	if ret, ok := safeReturn(st.ReturnTo); ok {
 		target = ret
@@ -334,6 +345,37 @@ func (m *Middleware) sameOrigin(r *http.Request) bool {
 func speculative(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Sec-Purpose"), "prefetch") ||
 		strings.Contains(r.Header.Get("Purpose"), "prefetch")
+}
+
+// expiredCookies names the cookies expired in w's Set-Cookie headers
+// after the first n.
+func expiredCookies(w http.ResponseWriter, n int) string {
+	var names []string
+	for _, line := range w.Header()["Set-Cookie"][n:] {
+		if c, err := http.ParseSetCookie(line); err == nil && c.MaxAge < 0 {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// describeAction says what the browser is sent to do at the provider: the
+// method, the URL without its query, and the names of the parameters,
+// never their values.
+func describeAction(act providers.Action) string {
+	params := act.Form
+	if u, err := url.Parse(act.URL); err == nil && act.Method == http.MethodGet {
+		params = u.Query()
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return act.Method + " " + stripQuery(act.URL) + " with " + strings.Join(names, ", ")
 }
 
 func originOf(raw string) string {
