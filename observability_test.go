@@ -160,10 +160,11 @@ func TestLogoutReportListsEveryStep(t *testing.T) {
 	// The provider's answer comes at the landing: it is logged too.
 	landed := false
 	for _, rec := range s.logRecords(t) {
-		landed = landed || (rec["event"] == "logout" && strings.Contains(fmt.Sprint(rec["msg"]), "landed"))
+		landed = landed || (rec["event"] == "logout" && strings.Contains(fmt.Sprint(rec["msg"]), "landed") &&
+			rec["logout_correlation_id"] == rep.CorrelationID && rec["provider_state_checked"] == true)
 	}
 	if !landed {
-		t.Error("the landing after the provider's logout was not logged")
+		t.Error("the landing after the provider's logout was not logged under the logout's correlation id")
 	}
 	s.assertNoLeak(t, fmt.Sprintf("%+v", rep))
 }
