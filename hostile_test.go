@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -611,5 +612,65 @@ func TestHostileIDTokens(t *testing.T) {
 				t.Fatalf("a good login after the rejected one: %d", r.StatusCode)
 			}
 		})
+	}
+}
+
+// TestHostileServerStoreCookies sends altered session cookies with the
+// server-side store: the cookie holds only a signed session id, and an
+// altered one must be no session, expired, logged, and leak nothing.
+func TestHostileServerStoreCookies(t *testing.T) {
+	backend := session.NewMemoryBackend(session.MemoryOptions{})
+	t.Cleanup(func() { backend.Close() })
+	store, err := session.NewServerStore(session.ServerOptions{Backend: backend, Keys: testKeys, Name: "endsession"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, func(_ *devprovider.Config, mw *middleware.Config) {
+		if mw != nil {
+			mw.Store = store
+		}
+	})
+	s.login()
+	own := s.sessionCookies()
+	if len(own) != 1 {
+		t.Fatalf("want one session cookie, got %d", len(own))
+	}
+	// A session id signed under another key, for the same backend.
+	otherKey := session.KeyPair{HashKey: bytes.Repeat([]byte{3}, 32), BlockKey: bytes.Repeat([]byte{4}, 32)}
+	foreign, err := session.NewServerStore(session.ServerOptions{Backend: backend, Keys: []session.KeyPair{otherKey}, Name: "endsession"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	if err := foreign.Save(rec, httptest.NewRequest(http.MethodGet, "/", nil), &session.Data{Provider: "dev", Subject: "mallory",
+		Expires: time.Now().Add(time.Hour), Created: time.Now(), LastSeen: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	forged := rec.Result().Cookies()[0]
+	s.client = newBrowser(t)
+	v := own[0].Value
+	cases := []struct{ name, cookie string }{
+		{"server store: bit flip", "endsession=" + flipBit(v)},
+		{"server store: truncated", "endsession=" + v[:len(v)/2]},
+		{"server store: id signed under another key", "endsession=" + forged.Value},
+		{"server store: invalid UTF-8", "endsession=\xff\xfe\xfd"},
+		{"server store: not base64", "endsession=%%%%****"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := strings.Count(s.logs.String(), `"code":"invalid_cookie"`)
+			resp := s.rawGet(t, "/profile", tc.cookie)
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/auth/login") {
+				t.Fatalf("got %d %s, want a redirect to login", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			s.assertNoSession(t, resp)
+			if strings.Count(s.logs.String(), `"code":"invalid_cookie"`) != before+1 {
+				t.Error("the rejected cookie was not logged once")
+			}
+			s.assertNoLeak(t, body(resp))
+		})
+	}
+	if resp := s.rawGet(t, "/profile", "endsession="+v); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the untouched session: %d", resp.StatusCode)
 	}
 }
