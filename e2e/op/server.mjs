@@ -498,7 +498,7 @@ async function adminLogoutToken(provider, params) {
   const client = await provider.Client.find(clientId);
   if (!client) return [404, { error: `unknown client ${clientId}` }];
   const token = new provider.IdToken(sub ? { sub } : {}, { client, ctx: undefined });
-  if (!sub) token.mask = { sub: null };
+  token.mask = sub ? { sub: null } : {};
   token.set('events', { 'http://schemas.openid.net/event/backchannel-logout': {} });
   token.set('jti', randomBytes(16).toString('base64url'));
   if (sid) token.set('sid', sid);
