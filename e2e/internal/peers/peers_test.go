@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeTB records Skip and Fatal instead of stopping the goroutine.
@@ -117,4 +118,30 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+func TestSharedRedisAnswers(t *testing.T) {
+	if addr := RequireRedis(t); addr == "" {
+		t.Fatal("no address")
+	}
+}
+
+func TestPrivateRedisStopsAndRestarts(t *testing.T) {
+	r := StartRedis(t)
+	if err := pingRedis(r.Addr, time.Second); err != nil {
+		t.Fatalf("fresh redis: %v", err)
+	}
+	r.Stop()
+	if err := pingRedis(r.Addr, time.Second); err == nil {
+		t.Fatal("redis answers after Stop")
+	}
+	r.Start()
+	if err := pingRedis(r.Addr, time.Second); err != nil {
+		t.Fatalf("restarted redis: %v", err)
+	}
+	r.Kill()
+	if err := pingRedis(r.Addr, time.Second); err == nil {
+		t.Fatal("redis answers after Kill")
+	}
+	r.Start()
 }
