@@ -356,7 +356,13 @@ func (b *Browser) Screenshot(path string) string {
 // dumpState logs where the browser was and what it requested, for a failed test.
 func (b *Browser) dumpState() {
 	b.t.Logf("browser at %s; requests:\n%s", b.urlNoFail(), b.rec.describe())
-	if out := b.output.String(); out != "" {
+	var lines []string
+	for _, l := range strings.Split(b.output.String(), "\n") {
+		if l != "" && !strings.Contains(l, "dbus/") { // no D-Bus here: noise
+			lines = append(lines, l)
+		}
+	}
+	if out := strings.Join(lines, "\n"); out != "" {
 		const max = 4000
 		if len(out) > max {
 			out = "..." + out[len(out)-max:]

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +145,18 @@ func TestPrivateRedisStopsAndRestarts(t *testing.T) {
 		t.Fatal("redis answers after Kill")
 	}
 	r.Start()
+}
+
+func TestFreePortIsBelowTheEphemeralRange(t *testing.T) {
+	addr := FreePort(t)
+	_, port, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(port)
+	if n < 10000 || n >= ephemeralLow() {
+		t.Fatalf("FreePort = %s, want a port in [10000, %d)", addr, ephemeralLow())
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("FreePort's address is not free: %v", err)
+	}
+	ln.Close()
 }

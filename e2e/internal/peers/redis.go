@@ -25,20 +25,15 @@ type RedisServer struct {
 	done chan struct{}
 }
 
-// StartRedis starts a private redis-server on a free loopback port.
+// StartRedis starts a private redis-server on a free loopback port (see
+// FreePort).
 func StartRedis(t testing.TB) *RedisServer {
 	t.Helper()
 	exe := RequireRedisServer(t)
 	if exe == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	r := &RedisServer{Addr: addr, t: t, exe: exe, dir: t.TempDir()}
+	r := &RedisServer{Addr: FreePort(t), t: t, exe: exe, dir: t.TempDir()}
 	t.Cleanup(r.Stop)
 	r.Start()
 	return r
