@@ -428,6 +428,22 @@ func TestLogoutStateIsChecked(t *testing.T) {
 	})
 }
 
+func TestLandingToleratesStateAppendedWithoutQuery(t *testing.T) {
+	s := newStack(t)
+	s.login()
+	end := s.logoutRedirect()
+	resp := s.get("/auth/logged-out&state=" + end.Query().Get("state"))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("landing with &state: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	s = newStack(t)
+	s.login()
+	s.logoutRedirect()
+	if resp := s.get("/auth/logged-out&state=forged"); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("landing with a forged &state: %d", resp.StatusCode)
+	}
+}
+
 func TestLogoutWithoutSession(t *testing.T) {
 	s := newStack(t)
 	resp := s.postLogout(s.appURL)

@@ -138,6 +138,16 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 				route(w, r)
 				return
 			}
+			// A provider that appends "&state=..." to the landing URL
+			// without a "?" (one Decathlon page shows it) still lands.
+			if q, ok := strings.CutPrefix(rest, "/logged-out&"); ok && r.URL.RawQuery == "" {
+				landing := *r.URL
+				landing.Path, landing.RawPath, landing.RawQuery = m.cfg.PathPrefix+"/logged-out", "", q
+				r2 := *r
+				r2.URL = &landing
+				m.loggedOut(w, &r2)
+				return
+			}
 		}
 		r, ok := m.loadSession(w, r)
 		if !ok {
