@@ -49,6 +49,24 @@ type stack struct {
 
 type stackOption func(*devprovider.Config, *middleware.Config)
 
+// withOP changes the provider's configuration.
+func withOP(f func(*devprovider.Config)) stackOption {
+	return func(op *devprovider.Config, _ *middleware.Config) {
+		if op != nil {
+			f(op)
+		}
+	}
+}
+
+// withMW changes the middleware's configuration.
+func withMW(f func(*middleware.Config)) stackOption {
+	return func(_ *devprovider.Config, mw *middleware.Config) {
+		if mw != nil {
+			f(mw)
+		}
+	}
+}
+
 func newStack(t *testing.T, opts ...stackOption) *stack {
 	t.Helper()
 	s := &stack{t: t, logs: new(bytes.Buffer)}
@@ -121,8 +139,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// appRoutes is the application under test: a public home and a protected
-// profile that shows the user's email.
+// appRoutes is the application under test: a public home, a protected
+// profile that shows the user's email, and the session's sid (for
+// front-channel logout) and access token expiry.
 func appRoutes(mw *middleware.Middleware) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -135,6 +154,14 @@ func appRoutes(mw *middleware.Middleware) http.Handler {
 		}
 		d.Claims(&c)
 		fmt.Fprintf(w, "email=%s given_name=%s provider=%s", d.Email, c.GivenName, d.Provider)
+	})))
+	mux.Handle("/sid", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := middleware.SessionFromContext(r.Context())
+		fmt.Fprint(w, d.SID)
+	})))
+	mux.Handle("/token", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := middleware.TokenFromContext(r.Context())
+		fmt.Fprint(w, tok.Expiry.Unix())
 	})))
 	return mux
 }
@@ -444,11 +471,7 @@ func TestLogoutWithoutSession(t *testing.T) {
 }
 
 func TestLogoutAfterIDTokenExpired(t *testing.T) {
-	s := newStack(t, func(op *devprovider.Config, _ *middleware.Config) {
-		if op != nil {
-			op.IDTokenTTL = time.Second
-		}
-	})
+	s := newStack(t, withOP(func(op *devprovider.Config) { op.IDTokenTTL = time.Second }))
 	s.login()
 	time.Sleep(1100 * time.Millisecond)
 	end := s.logoutRedirect()

@@ -100,6 +100,9 @@ func New(cfg Config) (*Middleware, error) {
 		"/callback":   m.callback,
 		"/logout":     m.logout,
 		"/logged-out": m.loggedOut,
+
+		"/backchannel-logout":  m.backchannelLogout,
+		"/frontchannel-logout": m.frontchannelLogout,
 	}
 	return m, nil
 }
@@ -174,7 +177,9 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 // LoginHandler, CallbackHandler, LogoutHandler and LoggedOutHandler return
 // the middleware's routes for applications that mount them on their own
 // router. They must be mounted at PathPrefix + "/login", "/callback",
-// "/logout" and "/logged-out", the URLs registered at the provider.
+// "/logout" and "/logged-out", the URLs registered at the provider; see
+// also [Middleware.BackchannelLogoutHandler] and
+// [Middleware.FrontchannelLogoutHandler].
 func (m *Middleware) LoginHandler() http.Handler { return http.HandlerFunc(m.login) }
 
 // CallbackHandler returns the login callback route; see
