@@ -96,6 +96,13 @@ type Config struct {
 	// Default 2 minutes.
 	LogoutTokenMaxAge time.Duration
 
+	// Locker, when set, lets one replica at a time refresh a session's
+	// tokens: the others wait, then read the refreshed session from the
+	// store. Within one process concurrent requests of a session share one
+	// refresh without it. It only helps stores that keep sessions on the
+	// server. Default none.
+	Locker Locker
+
 	// ClearSiteData, when set, adds a Clear-Site-Data header with these
 	// directives (such as "cache", "cookies", "storage") to the
 	// post-logout landing response.

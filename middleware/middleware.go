@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -39,6 +40,9 @@ type Middleware struct {
 	// stateCodecs protect the login flow and logout state cookies.
 	stateCodecs []securecookie.Codec
 	usedStates  *usedStates
+
+	// refreshes lets concurrent requests of one session share one refresh.
+	refreshes flightGroup[refreshResult]
 }
 
 // provider is a configured provider and what discovery found, resolved
@@ -50,6 +54,10 @@ type provider struct {
 	resolved *providers.Resolved
 	failedAt time.Time
 	err      error
+
+	// refreshPausedUntil (Unix nanoseconds) holds refreshes back for a
+	// moment after one failed.
+	refreshPausedUntil atomic.Int64
 }
 
 // retryAfter is how long a failed discovery is not retried, so that a
@@ -193,9 +201,9 @@ func (m *Middleware) LogoutHandler() http.Handler { return http.HandlerFunc(m.lo
 // [Middleware.LoginHandler].
 func (m *Middleware) LoggedOutHandler() http.Handler { return http.HandlerFunc(m.loggedOut) }
 
-// loadSession reads the request's session once and puts it in the
-// context. It answers 503 itself, and reports false, when the store is
-// down.
+// loadSession reads the request's session once, refreshes its tokens when
+// they are about to expire, and puts it in the context. It answers 503
+// itself, and reports false, when the store is down.
 func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
 	d, err := m.store.Load(r)
 	switch {
@@ -211,8 +219,14 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 		m.store.Delete(w, r, nil)
 		return r, true
 	}
-	if m.cfg.Lifetime.NeedsTouch(d, m.cfg.Now()) {
-		m.cfg.Lifetime.Stamp(d, m.cfg.Now())
+	now := m.cfg.Now()
+	if refreshDue(d, now) {
+		if d = m.refreshSession(w, r, d, now); d == nil {
+			return r, true
+		}
+	}
+	if m.cfg.Lifetime.NeedsTouch(d, now) {
+		m.cfg.Lifetime.Stamp(d, now)
 		if err := m.store.Save(w, r, d); err != nil {
 			m.log.Warn("session not extended", "event", "session", "correlation_id", correlationID(r), "reason", describe(err))
 		}
