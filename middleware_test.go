@@ -412,7 +412,7 @@ func TestLogout(t *testing.T) {
 			t.Errorf("logout step %s failed: %s", st.Name, st.Detail)
 		}
 	}
-	if got := strings.Join(names, ","); got != "session.read,session.delete,app.erase,provider.end_session" {
+	if got := strings.Join(names, ","); got != "session.read,session.delete,app.erase,provider.revoke,provider.end_session" {
 		t.Errorf("logout steps = %s", got)
 	}
 	// The provider ended its session: its session cookie is gone.
@@ -470,8 +470,12 @@ func TestLogoutWithoutSession(t *testing.T) {
 	}
 }
 
+// Without a refresh token, the expired ID token itself is the hint.
 func TestLogoutAfterIDTokenExpired(t *testing.T) {
-	s := newStack(t, withOP(func(op *devprovider.Config) { op.IDTokenTTL = time.Second }))
+	s := newStack(t, withOP(func(op *devprovider.Config) {
+		op.IDTokenTTL = time.Second
+		op.RefreshTokens = devprovider.RefreshNever
+	}))
 	s.login()
 	time.Sleep(1100 * time.Millisecond)
 	end := s.logoutRedirect()
