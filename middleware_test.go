@@ -634,6 +634,11 @@ func TestCrossSiteLogoutIsRefused(t *testing.T) {
 	if resp := s.get("/profile"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("after refused logouts the session is gone: %d", resp.StatusCode)
 	}
+	// A prefetch of the link, even same-origin, does not log out.
+	resp = s.get("/auth/logout", "Sec-Fetch-Site", "same-origin", "Sec-Purpose", "prefetch;prerender")
+	if resp.StatusCode != http.StatusOK || len(s.sessionCookies()) == 0 {
+		t.Fatalf("prefetched logout link: %d", resp.StatusCode)
+	}
 	// A same-origin GET link logs out.
 	resp = s.get("/auth/logout", "Sec-Fetch-Site", "same-origin")
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), s.op.Issuer()) {

@@ -102,7 +102,9 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case http.MethodGet, http.MethodHead:
-		if !m.sameOrigin(r) {
+		// Only a real same-origin navigation logs out by GET: not a HEAD,
+		// and not a prefetch or prerender the page asked the browser for.
+		if r.Method == http.MethodHead || !m.sameOrigin(r) || speculative(r) {
 			m.log.Info("logout confirmation shown", "event", "logout", "code", "cross_site_get", "correlation_id", cid)
 			ret, _ := safeReturn(r.URL.Query().Get("return_to"))
 			render(w, http.StatusOK, pageConfirmLogout, map[string]any{
@@ -371,6 +373,12 @@ func (m *Middleware) sameOrigin(r *http.Request) bool {
 	default:
 		return false
 	}
+}
+
+// speculative reports a prefetch or prerender, which must not act.
+func speculative(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Sec-Purpose"), "prefetch") ||
+		strings.Contains(r.Header.Get("Purpose"), "prefetch")
 }
 
 func originOf(raw string) string {

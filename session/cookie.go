@@ -139,7 +139,7 @@ func (s *CookieStore) Load(r *http.Request) (*Data, error) {
 	}
 	revoked, err := s.revocations.Revoked(r.Context(), d)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	if revoked {
 		return nil, nil

@@ -3,7 +3,21 @@
 //
 // [Data] is the typed shape of a session: the provider's tokens, the user's
 // claims, the provider's name and session id, and the session's times. A
-// [Store] loads and saves Data for a request; the default [CookieStore]
-// keeps it in encrypted, authenticated cookies split into chunks, so that
-// real ID tokens (4 to 10 KB of session) fit.
+// [Store] loads and saves Data for a request. Every store refuses a
+// session past [Data.Expires] itself, whatever its cookies or records
+// say, and ends sessions for back-channel logout ([Store.EndSessions]).
+//
+//   - [CookieStore], the default, keeps the session in encrypted,
+//     authenticated cookies split into chunks, so that real ID tokens (4
+//     to 10 KB of session) fit. Nothing runs on the server; sessions ended
+//     by the provider are remembered in a [Revocations] list.
+//   - [ServerStore] keeps the session in a [Backend] and only a signed
+//     random identifier in the cookie. [MemoryBackend] serves one process;
+//     the redisstore module serves replicas that share a Redis. Logout
+//     deletes the record, so a copied cookie is worth nothing afterwards.
+//   - [GorillaStore] plugs in any gorilla/sessions store, such as a
+//     FilesystemStore or a third-party one.
+//
+// The storetest package checks a Store against the contract the
+// middleware relies on.
 package session

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -133,4 +134,13 @@ func (l *MemoryRevocations) Revoked(_ context.Context, d *Data) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// unavailable marks err as [ErrUnavailable], unless it already is (a
+// backend may say so itself).
+func unavailable(err error) error {
+	if errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }

@@ -1,0 +1,112 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Locker hands out short distributed locks in Redis, for work that only
+// one replica should do at a time, such as refreshing a session's tokens
+// (a refresh token may be used once). A lock is "SET key token NX PX ttl"
+// and is released by deleting the key only if it still holds the token,
+// so a holder whose lock expired never releases another's.
+//
+// The TTL bounds how long a crashed holder blocks others: choose it
+// longer than the work, and short. These locks are advisory and fit work
+// whose double execution is harmful but not catastrophic; they are no
+// substitute for fencing in a system of record.
+type Locker struct {
+	c    client
+	opts Options
+}
+
+// ErrNotHeld is returned by [Lock.Release] when the lock had expired, and
+// perhaps been taken by another, before it was released.
+var ErrNotHeld = errors.New("redisstore: lock not held")
+
+// NewLocker returns a Locker using c, or an error if c or opts are not
+// suitable (see [Options.Timeout]). Locks are keys "<prefix>lock:<name>".
+func NewLocker(c redis.UniversalClient, opts Options) (*Locker, error) {
+	opts.setDefaults()
+	if err := check(c, opts, false); err != nil {
+		return nil, err
+	}
+	return &Locker{c: c, opts: opts}, nil
+}
+
+// Lock is a held lock.
+type Lock struct {
+	l     *Locker
+	key   string
+	token string
+}
+
+// TryLock takes the lock name for ttl if it is free. It reports false,
+// without error, when another holds it.
+func (l *Locker) TryLock(ctx context.Context, name string, ttl time.Duration) (*Lock, bool, error) {
+	if ttl < time.Millisecond {
+		return nil, false, errors.New("redisstore: lock ttl must be at least a millisecond")
+	}
+	lk := &Lock{l: l, key: l.opts.Prefix + "lock:" + name, token: rand.Text()}
+	var ok bool
+	err := call(ctx, l.opts.Timeout, "lock", func(ctx context.Context) error {
+		var err error
+		ok, err = l.c.SetNX(ctx, lk.key, lk.token, ttl).Result()
+		return err
+	})
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return lk, true, nil
+}
+
+// Lock takes the lock name for ttl, waiting while another holds it,
+// until ctx is done. It returns ctx's error when it gives up.
+func (l *Locker) Lock(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
+	wait := 5 * time.Millisecond
+	for {
+		lk, ok, err := l.TryLock(ctx, name, ttl)
+		if err != nil || ok {
+			return lk, err
+		}
+		t := time.NewTimer(wait/2 + mrand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// releaseScript deletes the lock only if it still holds our token.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+	return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// Release frees the lock. It returns [ErrNotHeld] when the lock had
+// expired meanwhile; another holder's lock is never released.
+func (k *Lock) Release(ctx context.Context) error {
+	var n int64
+	err := call(ctx, k.l.opts.Timeout, "unlock", func(ctx context.Context) error {
+		var err error
+		n, err = releaseScript.Run(ctx, k.l.c, []string{k.key}, k.token).Int64()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotHeld
+	}
+	return nil
+}
