@@ -28,6 +28,23 @@ type Locker interface {
 	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
 }
 
+// LockerFunc adapts a function to a [Locker], as [net/http.HandlerFunc]
+// does handlers; for example around a lock whose release takes a context:
+//
+//	cfg.Locker = middleware.LockerFunc(func(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+//		lock, err := locks.Lock(ctx, key, ttl)
+//		if err != nil {
+//			return nil, err
+//		}
+//		return func() { lock.Release(context.Background()) }, nil
+//	})
+type LockerFunc func(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
+
+// Lock implements [Locker] by calling f.
+func (f LockerFunc) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	return f(ctx, key, ttl)
+}
+
 // refreshMargin is how long before its expiry an access token is
 // refreshed, so that the application's calls with it do not fail in
 // flight. A token that lives shorter than this is refreshed at every
