@@ -346,3 +346,28 @@ func TestFrontchannelLogoutRejectsBadRequests(t *testing.T) {
 		t.Fatal("a bad front-channel request ended the session")
 	}
 }
+
+// With a server-side store, back-channel logout deletes the records.
+func TestBackchannelLogoutWithServerStore(t *testing.T) {
+	backend := session.NewMemoryBackend(session.MemoryOptions{})
+	t.Cleanup(func() { backend.Close() })
+	store, err := session.NewServerStore(session.ServerOptions{Backend: backend, Keys: testKeys, Name: "endsession"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, withBackchannel, withMW(func(c *middleware.Config) { c.Store = store }))
+	s.login()
+	if err := s.op.EndUserSession("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if n := backend.Len(); n != 0 {
+		t.Errorf("%d records after back-channel logout, want 0", n)
+	}
+	if !s.loggedOut() {
+		t.Fatal("the session survived back-channel logout")
+	}
+	s.login()
+	if s.loggedOut() {
+		t.Fatal("the session after a new login was ended too")
+	}
+}

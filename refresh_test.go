@@ -6,13 +6,16 @@ package endsession_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/endsession/endsession/devprovider"
 	"github.com/endsession/endsession/middleware"
+	"github.com/endsession/endsession/session"
 )
 
 // refreshGrants counts the refresh_token grants the provider received.
@@ -186,5 +189,111 @@ func TestRefreshWithProviderDownKeepsTheSession(t *testing.T) {
 	s.op.ResetRequests()
 	if resp := s.get("/profile"); resp.StatusCode != http.StatusOK || s.refreshGrants() != 1 {
 		t.Fatalf("after the provider came back: %d, %d refreshes", resp.StatusCode, s.refreshGrants())
+	}
+}
+
+// sharedLocks is a Locker shared by the replicas of one test, as Redis
+// would be by real ones.
+type sharedLocks struct {
+	mu    sync.Mutex
+	held  map[string]chan struct{}
+	locks atomic.Int32
+}
+
+func (l *sharedLocks) lock(ctx context.Context, key string, _ time.Duration) (func(), error) {
+	for {
+		l.mu.Lock()
+		ch, busy := l.held[key]
+		if !busy {
+			ch = make(chan struct{})
+			l.held[key] = ch
+			l.mu.Unlock()
+			l.locks.Add(1)
+			return func() {
+				l.mu.Lock()
+				delete(l.held, key)
+				l.mu.Unlock()
+				close(ch)
+			}, nil
+		}
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Two replicas share a server-side store and a Locker: a storm of
+// requests spread over both makes one refresh, the second replica reading
+// the session the first refreshed.
+func TestRefreshAcrossReplicas(t *testing.T) {
+	backend := session.NewMemoryBackend(session.MemoryOptions{})
+	t.Cleanup(func() { backend.Close() })
+	store, err := session.NewServerStore(session.ServerOptions{Backend: backend, Keys: testKeys, Name: "endsession"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locks := &sharedLocks{held: map[string]chan struct{}{}}
+	// The replicas' clock runs ahead during the storm, so that a token of
+	// a minute is due while a freshly refreshed one is not.
+	var ahead atomic.Int64
+	var cfg middleware.Config
+	s := newStack(t,
+		withOP(func(op *devprovider.Config) {
+			op.AccessTokenTTL = time.Minute
+			op.RefreshTokens = devprovider.RefreshAlways
+		}),
+		withMW(func(c *middleware.Config) {
+			c.Store = store
+			c.Locker = middleware.LockerFunc(locks.lock)
+			c.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+			cfg = *c
+		}),
+	)
+	second, err := middleware.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := httptest.NewServer(second.Handler(appRoutes(second)))
+	t.Cleanup(replica.Close)
+	s.login()
+	time.Sleep(1500 * time.Millisecond)
+	ahead.Store(int64(39 * time.Second))
+	s.op.ResetRequests()
+	s.op.Fail(devprovider.Token, devprovider.Fault{Delay: 300 * time.Millisecond})
+	const n = 40
+	start := make(chan struct{})
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		base := s.appURL
+		if i%2 == 1 {
+			base = replica.URL // same host, another port: the same cookies
+		}
+		wg.Go(func() {
+			<-start
+			resp, err := s.client.Get(base + "/profile")
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	s.op.Recover(devprovider.Token)
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("request %d: status %d", i, st)
+		}
+	}
+	if got := s.refreshGrants(); got != 1 {
+		t.Fatalf("two replicas made %d refreshes, want 1", got)
+	}
+	if got := locks.locks.Load(); got != 2 {
+		t.Errorf("%d locks taken, want one per replica", got)
 	}
 }
