@@ -77,7 +77,8 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 	own, _ := m.store.Load(r)
 	now := m.cfg.Now()
 	err := m.store.EndSessions(r.Context(), session.Match{Issuer: iss, SID: sid, At: now, Until: now.Add(m.cfg.Lifetime.Absolute)})
-	if own != nil && own.Issuer == iss && own.SID == sid {
+	ownMatched := own != nil && own.Issuer == iss && own.SID == sid
+	if ownMatched {
 		m.store.Delete(w, r, own)
 	}
 	if err != nil {
@@ -87,7 +88,7 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	m.log.Info("front-channel logout", "event", "frontchannel_logout", "provider", p.Name,
-		"own_session", own != nil && own.SID == sid, "correlation_id", cid)
+		"own_session", ownMatched, "correlation_id", cid)
 	page(http.StatusOK, "You are signed out of this site.")
 }
 
