@@ -231,6 +231,9 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, raw string) (*provid
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: provider %s: %w", errUnavailable, p.Name, err)
 	}
+	if resolved.KeySet == nil {
+		return nil, nil, fmt.Errorf("%w: provider %s has no key set", errUnavailable, p.Name)
+	}
 	algs := asymmetricAlgs(resolved.Endpoints.SigningAlgs)
 	if len(algs) == 0 {
 		return nil, nil, fmt.Errorf("provider %s signs with no asymmetric algorithm", p.Name)
