@@ -229,6 +229,34 @@ func TestUnknownKeyIDsDoNotHammerTheProvider(t *testing.T) {
 	s.login()
 }
 
+// TestUnknownKeyIDsAtTheBackchannel floods the back-channel logout route,
+// which anyone can reach, with logout tokens under made-up key ids.
+func TestUnknownKeyIDsAtTheBackchannel(t *testing.T) {
+	s := newStack(t, withBackchannel)
+	s.login()
+	sid := s.sid()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A first genuine token: the keys are fetched once.
+	if r := s.postLogoutToken(s.op.LogoutToken("app", "bob", "", nil)); r.StatusCode != http.StatusOK {
+		t.Fatalf("a genuine token: %d", r.StatusCode)
+	}
+	fetches := s.count(devprovider.JWKS)
+	for i := range 30 {
+		if r := s.postLogoutToken(signWithKid(t, key, rand.Text(), s.logoutClaims(sid))); r.StatusCode != http.StatusBadRequest {
+			t.Fatalf("token %d under an unknown key id: %d", i, r.StatusCode)
+		}
+	}
+	if got := s.count(devprovider.JWKS) - fetches; got > 1 {
+		t.Errorf("30 logout tokens under unknown key ids fetched the keys %d times, want at most once", got)
+	}
+	if s.loggedOut() {
+		t.Fatal("a forged logout token ended the session")
+	}
+}
+
 // serverCallLogout ends the provider's session server to server, as some
 // providers require, then lands locally.
 type serverCallLogout struct{ url string }

@@ -316,9 +316,10 @@ func (m *Middleware) resolve(ctx context.Context, p *provider) (*providers.Resol
 		p.err, p.failedAt = err, m.cfg.Now()
 		return nil, err
 	}
-	// Verify with keys fetched within the request and rate limited, not
-	// with the verifier's own RemoteKeySet; see keySet.
+	// Verify ID and logout tokens with keys fetched within the request and
+	// rate limited, not with go-oidc's RemoteKeySet; see keySet.
 	keys := newKeySet(r.Endpoints.JWKSURL, m.cfg.HTTPClient, r.Endpoints.SigningAlgs, m.cfg.ProviderTimeout, m.cfg.Now)
+	r.KeySet = keys
 	r.Verifier = oidc.NewVerifier(p.Issuer, keys, &oidc.Config{
 		ClientID: p.ClientID, SupportedSigningAlgs: r.Endpoints.SigningAlgs, Now: m.cfg.Now,
 	})
