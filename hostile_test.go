@@ -6,6 +6,10 @@ package endsession_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -673,4 +677,100 @@ func TestHostileServerStoreCookies(t *testing.T) {
 	if resp := s.rawGet(t, "/profile", "endsession="+v); resp.StatusCode != http.StatusOK {
 		t.Fatalf("the untouched session: %d", resp.StatusCode)
 	}
+}
+
+// TestHostileLogoutTokens posts logout tokens that must be refused to the
+// back-channel route: 400, the user's session untouched, and neither the
+// token nor anything personal in the answer or the logs.
+func TestHostileLogoutTokens(t *testing.T) {
+	s := newStack(t, withBackchannel)
+	s.login()
+	sid := s.sid()
+	edit := func(f func(c map[string]any)) string { return s.op.LogoutToken("app", "alice", sid, f) }
+	stray, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		token func() string
+	}{
+		{"alg none", func() string { return s.op.Forge(s.logoutClaims(sid), devprovider.ForgeNone) }},
+		{"HS256 with the public key", func() string { return s.op.Forge(s.logoutClaims(sid), devprovider.ForgeHS256PublicKey) }},
+		{"unknown kid", func() string { return s.op.Forge(s.logoutClaims(sid), devprovider.ForgeUnknownKey) }},
+		{"unpublished key under the provider's kid", func() string {
+			kid, _ := jwtHeader(t, edit(nil))["kid"].(string)
+			return signWithKid(t, stray, kid, s.logoutClaims(sid))
+		}},
+		{"signature of other claims", func() string {
+			good := strings.Split(edit(nil), ".")
+			other := strings.Split(edit(func(c map[string]any) { c["sub"] = "mallory" }), ".")
+			return good[0] + "." + other[1] + "." + good[2]
+		}},
+		{"wrong issuer", func() string { return edit(func(c map[string]any) { c["iss"] = "https://evil.example" }) }},
+		{"wrong audience", func() string { return edit(func(c map[string]any) { c["aud"] = "other-app" }) }},
+		{"audience array of another client", func() string { return edit(func(c map[string]any) { c["aud"] = []string{"other-app"} }) }},
+		{"expired", func() string {
+			return edit(func(c map[string]any) {
+				c["iat"], c["exp"] = time.Now().Add(-10*time.Minute).Unix(), time.Now().Add(-5*time.Minute).Unix()
+			})
+		}},
+		{"iat in the future", func() string {
+			return edit(func(c map[string]any) {
+				c["iat"], c["exp"] = time.Now().Add(time.Hour).Unix(), time.Now().Add(2*time.Hour).Unix()
+			})
+		}},
+		{"nonce present", func() string { return edit(func(c map[string]any) { c["nonce"] = "n" }) }},
+		{"nonce present, no exp", func() string { return edit(func(c map[string]any) { c["nonce"] = "n"; delete(c, "exp") }) }},
+		{"no event", func() string { return edit(func(c map[string]any) { delete(c, "events") }) }},
+		{"no event, no exp", func() string { return edit(func(c map[string]any) { delete(c, "events"); delete(c, "exp") }) }},
+		{"neither sid nor sub, no exp", func() string {
+			return s.op.LogoutToken("app", "", "", func(c map[string]any) { delete(c, "exp") })
+		}},
+		{"another event only", func() string {
+			return edit(func(c map[string]any) {
+				c["events"] = map[string]any{"http://example.com/other-event": map[string]any{}}
+			})
+		}},
+		{"neither sid nor sub", func() string { return s.op.LogoutToken("app", "", "", nil) }},
+		{"an ID token", func() string { return s.op.SignIDToken(s.op.IDTokenClaims("app", "alice")) }},
+		{"too long", func() string {
+			return edit(func(c map[string]any) { c["pad"] = strings.Repeat("x", 40<<10) })
+		}},
+		{"replayed jti", func() string {
+			token := edit(func(c map[string]any) { c["sub"], c["sid"] = "bob", "bob-session" })
+			if r := s.postLogoutToken(token); r.StatusCode != http.StatusOK {
+				t.Fatalf("first delivery: %d", r.StatusCode)
+			}
+			return token
+		}},
+	}
+	for _, tc := range cases {
+		t.Run("logout token: "+tc.name, func(t *testing.T) {
+			token := tc.token()
+			s.noteSecret(token)
+			resp := s.postLogoutToken(token)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", resp.StatusCode, body(resp))
+			}
+			if s.loggedOut() {
+				t.Fatal("a refused logout token ended the session")
+			}
+			s.assertNoLeak(t, body(resp))
+		})
+	}
+}
+
+// jwtHeader decodes a JWT's header.
+func jwtHeader(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(jwt, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
