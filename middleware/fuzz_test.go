@@ -223,3 +223,61 @@ func FuzzVerifyIDToken(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBackchannelLogout posts arbitrary logout tokens to the back-channel
+// route: it never panics, answers 200 or 400 only (the provider's keys
+// are at hand), accepts only tokens the provider's key signed, and with
+// the clock standing still fetches the keys at most twice.
+func FuzzBackchannelLogout(f *testing.F) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Second)
+	sign := func(kid string, edit func(map[string]any)) string {
+		c := map[string]any{"iss": "https://op.example", "aud": "app", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+			"jti": rand.Text(), "sid": "s1", "events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}}
+		if edit != nil {
+			edit(c)
+		}
+		payload, _ := json.Marshal(c)
+		s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
+			(&jose.SignerOptions{}).WithType("logout+jwt"))
+		jws, _ := s.Sign(payload)
+		out, _ := jws.CompactSerialize()
+		return out
+	}
+	for _, tok := range []string{
+		sign("k1", nil), sign("k9", nil), sign("k1", func(c map[string]any) { c["nonce"] = "n" }),
+		sign("k1", func(c map[string]any) { delete(c, "exp") }), sign("k1", func(c map[string]any) { delete(c, "events") }),
+		sign("k1", func(c map[string]any) { delete(c, "sid") }), "a.b.c", "a.b.c.d.e", "",
+	} {
+		f.Add(tok)
+	}
+	stub := &stubProvider{key: key}
+	m := newFuzzMiddleware(f, stub)
+	m.cfg.Now = func() time.Time { return now }
+	f.Fuzz(func(t *testing.T, token string) {
+		req := httptest.NewRequest(http.MethodPost, "https://app.example/auth/backchannel-logout",
+			strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		m.backchannelLogout(rec, req)
+		switch rec.Code {
+		case http.StatusOK:
+			jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
+			if err != nil {
+				t.Fatalf("accepted %q", token)
+			}
+			if _, err := jws.Verify(key.Public()); err != nil {
+				t.Fatalf("accepted a token the provider's key did not sign: %q", token)
+			}
+		case http.StatusBadRequest:
+		default:
+			t.Fatalf("answered %d to %q", rec.Code, token)
+		}
+		if n := stub.jwks.Load(); n > 2 {
+			t.Fatalf("the keys were fetched %d times", n)
+		}
+	})
+}
