@@ -119,6 +119,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 		},
 	}
 	mwCfg.Now = func() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) }
+	opCfg.Now = mwCfg.Now
 	for _, o := range opts {
 		o(&opCfg, nil)
 	}
@@ -174,7 +175,7 @@ func (s *stack) restart(edit func(*middleware.Config)) {
 	s.handler.Store(&h)
 }
 
-// advance moves the middleware's clock forward by d.
+// advance moves the clock of the middleware and the provider forward by d.
 func (s *stack) advance(d time.Duration) { s.offset.Add(int64(d)) }
 
 // serveProvider serves the development provider, noting every code and

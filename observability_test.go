@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/endsession/endsession/devprovider"
 	"github.com/endsession/endsession/middleware"
@@ -34,11 +35,13 @@ func (s *stack) logRecords(t *testing.T) []map[string]any {
 	return out
 }
 
-// TestLogsOfAFullRunHoldNoSecrets runs a login, a logout through the
-// provider and hostile requests, then searches the logs for every token,
+// TestLogsOfAFullRunHoldNoSecrets runs a login, a refresh, a logout
+// through the provider and hostile requests, then searches the logs for every token,
 // code, cookie value, sid, nonce and personal claim that crossed the wire.
 func TestLogsOfAFullRunHoldNoSecrets(t *testing.T) {
 	s := newStack(t)
+	s.login()
+	s.advance(6 * time.Minute) // the access token expired: refreshed
 	s.login()
 	end := s.logoutRedirect()
 	s.follow(s.get(end.String()))
@@ -62,13 +65,18 @@ func TestLogsOfAFullRunHoldNoSecrets(t *testing.T) {
 	}
 	s.assertNoLeak(t)
 	events := map[string]bool{}
+	refreshed := false
 	for _, rec := range s.logRecords(t) {
 		events[fmt.Sprint(rec["event"])] = true
+		refreshed = refreshed || rec["msg"] == "tokens refreshed"
 		if rec["correlation_id"] == nil || rec["correlation_id"] == "" {
 			t.Errorf("a log record has no correlation id: %v", rec)
 		}
 	}
-	for _, e := range []string{"login", "callback", "logout", "session"} {
+	if !refreshed {
+		t.Error("the run did not refresh the tokens")
+	}
+	for _, e := range []string{"login", "callback", "logout", "session", "refresh"} {
 		if !events[e] {
 			t.Errorf("no %q event in the logs", e)
 		}
