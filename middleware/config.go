@@ -62,9 +62,9 @@ type Config struct {
 	LogoutTimeout time.Duration
 
 	// HTTPClient makes every call to the providers. Default: a client
-	// whose Timeout is the longer of ProviderTimeout and LogoutTimeout. A
-	// client given here should have a Timeout too: go-oidc fetches keys in
-	// the background, where no request context can stop it.
+	// whose Timeout is the longer of ProviderTimeout and LogoutTimeout.
+	// Each call is bounded by those timeouts whatever the client, key
+	// fetches included: they run within the request that needs them.
 	HTTPClient *http.Client
 	// Logger receives structured events (login, logout, rejected input),
 	// never tokens, codes, cookies or personal claims. Default
@@ -85,6 +85,24 @@ type Config struct {
 	// OnLogoutReport receives the audit record of every logout: each step
 	// and its outcome.
 	OnLogoutReport func(ctx context.Context, report LogoutReport)
+
+	// ReplayCache remembers the back-channel logout tokens already
+	// received, so each is accepted once. Default: a bounded list in
+	// memory, which covers one process; give a shared one (such as Redis)
+	// when several replicas receive back-channel logouts.
+	ReplayCache ReplayCache
+	// LogoutTokenMaxAge is how old, by its iat, a back-channel logout token
+	// without exp may be. Providers that follow the 2022 text of the
+	// specification omit exp; tokens that carry it are good until it.
+	// Default 2 minutes.
+	LogoutTokenMaxAge time.Duration
+
+	// Locker, when set, lets one replica at a time refresh a session's
+	// tokens: the others wait, then read the refreshed session from the
+	// store. Within one process concurrent requests of a session share one
+	// refresh without it. It only helps stores that keep sessions on the
+	// server. Default none.
+	Locker Locker
 
 	// ClearSiteData, when set, adds a Clear-Site-Data header with these
 	// directives (such as "cache", "cookies", "storage") to the
@@ -122,8 +140,6 @@ func (c *Config) setDefaults() {
 		c.LogoutTimeout = 3 * time.Second
 	}
 	if c.HTTPClient == nil {
-		// The timeout also bounds the key fetches go-oidc runs in the
-		// background, which no request context cancels.
 		c.HTTPClient = &http.Client{Timeout: max(c.ProviderTimeout, c.LogoutTimeout)}
 	}
 	if c.Logger == nil {
@@ -134,6 +150,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.LogoutTokenMaxAge == 0 {
+		c.LogoutTokenMaxAge = 2 * time.Minute
+	}
+	if c.ReplayCache == nil {
+		c.ReplayCache = newMemoryReplayCache(c.Now)
 	}
 	if len(c.Providers) == 1 && c.Providers[0].Name == "" {
 		c.Providers[0].Name = "default"
@@ -171,6 +193,9 @@ func (c *Config) validate() (*url.URL, error) {
 	}
 	if c.Lifetime.Idle < 0 || c.Lifetime.Absolute < c.Lifetime.Idle && c.Lifetime.Absolute > 0 {
 		return nil, errors.New("middleware: Lifetime.Absolute must not be shorter than Lifetime.Idle")
+	}
+	if c.LogoutTokenMaxAge < 0 {
+		return nil, errors.New("middleware: LogoutTokenMaxAge must not be negative")
 	}
 	if c.MaxLoginFlows < 1 || c.MaxLoginFlows > 20 {
 		return nil, errors.New("middleware: MaxLoginFlows must be between 1 and 20")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -32,7 +33,10 @@ type LogoutReport struct {
 // LogoutStep is one step of a logout.
 type LogoutStep struct {
 	// Name is one of "session.read", "session.delete", "app.erase",
-	// "provider.end_session" and others added by later steps.
+	// "provider.discovery", "provider.refresh_id_token" (a fresh ID token
+	// for the id_token_hint), "provider.revoke" (RFC 7009),
+	// "provider.call" (a server-to-server call of the logout strategy) and
+	// "provider.end_session".
 	Name string
 	OK   bool
 	// Detail says what was done or why it failed, without secrets.
@@ -67,6 +71,8 @@ type logoutState struct {
 	State    string `json:"s,omitempty"`
 	ReturnTo string `json:"r"`
 	Notice   string `json:"n,omitempty"`
+	// CorrelationID is the logout's, for the landing's log record.
+	CorrelationID string `json:"c,omitempty"`
 }
 
 func (m *Middleware) logoutCookieName() string {
@@ -84,7 +90,9 @@ const PostLogoutNoticeParam = "logout_notice"
 
 // logout is the heart of the middleware. The order never changes:
 // (1) read what the provider will need, (2) delete everything locally, in
-// this very response, (3) ask the provider to end its session, (4) land.
+// this very response, and let the application erase its copies, (3) refresh
+// an expired ID token for the hint, revoke the tokens and ask the provider
+// to end its session, (4) land. Nothing in (3) can undo (2).
 func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)
 	r, cid := withCorrelation(r)
@@ -120,6 +128,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 
 	// (1) Read what the provider will need, and (2) delete everything
 	// locally, before anything else can fail.
+	set := len(w.Header()["Set-Cookie"])
 	d, err, deleteErr := m.readAndDelete(w, r)
 	switch {
 	case errors.Is(err, session.ErrUnavailable):
@@ -137,19 +146,31 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		rep.add("session.read", nil, "session found")
 	}
 	if deleteErr != nil {
-		rep.add("session.delete", deleteErr, "cookies expired; server record:")
+		rep.add("session.delete", deleteErr, "cookies expired: "+expiredCookies(w, set)+"; the store failed:")
 	} else {
-		rep.add("session.delete", nil, "record deleted and every session cookie expired")
+		rep.add("session.delete", nil, "the store deleted the session; cookies expired: "+expiredCookies(w, set))
 	}
 	if d != nil && m.cfg.OnLogout != nil {
-		rep.add("app.erase", m.callOnLogout(r.Context(), *d), "")
+		detail := "OnLogout erased the application's copies"
+		err := m.callOnLogout(r.Context(), *d)
+		if err != nil {
+			detail = "OnLogout failed:"
+		}
+		rep.add("app.erase", err, detail)
 	}
 
 	// (3) Ask the provider to end its session.
-	st := logoutState{ReturnTo: returnTo}
+	st := logoutState{ReturnTo: returnTo, CorrelationID: cid}
 	act := action{Action: providers.Local("")}
 	if d != nil {
-		act = m.endProviderSession(r.Context(), d, &rep)
+		ctx := r.Context()
+		p, resolved := m.logoutProvider(ctx, d, &rep)
+		if resolved != nil {
+			// (3a) A fresh ID token for the hint, (3b) the tokens revoked.
+			m.refreshForHint(ctx, p, resolved, d, &rep)
+			m.revokeTokens(ctx, p, resolved, d, &rep)
+		}
+		act = m.endProviderSession(ctx, p, resolved, d, &rep)
 	}
 	if act.StateSent {
 		st.State = act.stateValue
@@ -202,13 +223,60 @@ type action struct {
 	stateValue string
 }
 
-// endProviderSession runs the session's provider logout strategy, bounded
-// by LogoutTimeout. A failure never undoes the local logout: the user
-// lands on the post-logout page with a notice.
-func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, rep *LogoutReport) action {
+// logoutProvider returns the session's provider and, when it has an OpenID
+// login, what discovery found (nil when discovery failed: the step is
+// reported). It reports a session of an unknown provider.
+func (m *Middleware) logoutProvider(ctx context.Context, d *session.Data, rep *LogoutReport) (*provider, *providers.Resolved) {
 	p, ok := m.providers[d.Provider]
 	if !ok {
 		rep.add("provider.end_session", errors.New("unknown provider "+d.Provider), "")
+		return nil, nil
+	}
+	if !p.HasLogin() {
+		return p, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.LogoutTimeout)
+	defer cancel()
+	resolved, err := m.resolve(ctx, p)
+	if err != nil {
+		rep.add("provider.discovery", err, "")
+		return p, nil
+	}
+	return p, resolved
+}
+
+// refreshForHint gets a fresh ID token for the id_token_hint when the
+// stored one has expired and a refresh token is at hand, bounded by
+// LogoutTimeout. On failure the stored one is sent. The refreshed tokens
+// replace d's, so that the new refresh token is the one revoked.
+func (m *Middleware) refreshForHint(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data, rep *LogoutReport) {
+	if d.RefreshToken == "" || d.IDToken == "" || d.IDTokenExpiry.IsZero() || m.cfg.Now().Before(d.IDTokenExpiry) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.LogoutTimeout)
+	defer cancel()
+	nd, err := m.redeem(ctx, p, resolved, d)
+	switch {
+	case err != nil:
+		rep.add("provider.refresh_id_token", err, "the stored, expired ID token is sent;")
+		m.log.Warn("no fresh ID token for the logout hint; the stored one is sent", "event", "logout",
+			"provider", p.Name, "correlation_id", rep.CorrelationID, "reason", describe(err))
+		return
+	case nd.IDToken == d.IDToken:
+		rep.add("provider.refresh_id_token", nil, "tokens refreshed without a new ID token; the stored one is sent")
+	default:
+		rep.add("provider.refresh_id_token", nil, "a fresh ID token is sent as the hint")
+	}
+	*d = *nd
+}
+
+// endProviderSession runs the session's provider logout strategy, bounded
+// by LogoutTimeout. A failure never undoes the local logout: the user
+// lands on the post-logout page with a notice. p is nil for an unknown
+// provider; resolved is nil when discovery failed or the provider has no
+// OpenID login.
+func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data, rep *LogoutReport) action {
+	if p == nil {
 		return action{Action: providers.Local(providers.NoticeProviderUnreachable)}
 	}
 	req := &providers.LogoutRequest{
@@ -224,16 +292,13 @@ func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, re
 		dev := providers.Device(*d.Device)
 		req.Device = &dev
 	}
+	if resolved != nil {
+		req.Endpoints = resolved.Endpoints
+	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.LogoutTimeout)
 	defer cancel()
-	if p.HasLogin() {
-		resolved, err := m.resolve(ctx, p)
-		if err != nil {
-			rep.add("provider.discovery", err, "")
-		} else {
-			req.Endpoints = resolved.Endpoints
-		}
-	}
+	// Without discovery the logout endpoint is unknown, not absent.
+	discovered := resolved != nil || !p.HasLogin()
 	strategy := p.Logout
 	if strategy == nil {
 		strategy = providers.EndSession{}
@@ -248,6 +313,11 @@ func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, re
 		m.log.Warn("provider logout failed; local logout done", "event", "logout", "provider", p.Name,
 			"correlation_id", rep.CorrelationID, "reason", describe(err))
 		act = providers.Local(providers.NoticeProviderUnreachable)
+	case act.Method == "" && act.Notice == providers.NoticeNoEndSession && !discovered:
+		rep.add("provider.end_session", errors.New("logout endpoint unknown: discovery failed"), "")
+		m.log.Warn("provider unreachable; local logout done", "event", "logout", "provider", p.Name,
+			"correlation_id", rep.CorrelationID, "reason", "discovery failed")
+		act = providers.Local(providers.NoticeProviderUnreachable)
 	case act.Method == "" && act.Notice == providers.NoticeNoEndSession:
 		rep.add("provider.end_session", nil, "the provider has no logout endpoint: local logout only")
 		m.log.Warn("provider has no end_session_endpoint; local logout only", "event", "logout",
@@ -255,7 +325,7 @@ func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, re
 	case act.Method == "":
 		rep.add("provider.end_session", nil, "ended server to server")
 	default:
-		rep.add("provider.end_session", nil, act.Method+" "+stripQuery(act.URL))
+		rep.add("provider.end_session", nil, describeAction(act))
 	}
 	return action{Action: act, stateValue: req.State}
 }
@@ -283,6 +353,7 @@ func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {
 // apart from the deleted session; a mismatch is an error, never followed.
 func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)
+	r, _ = withCorrelation(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		m.fail(w, r, "logged_out", newError(http.StatusMethodNotAllowed, "method_not_allowed", "This address only takes the provider's redirect.", nil))
 		return
@@ -309,6 +380,8 @@ func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 			"This sign-out response could not be verified. You are signed out of this site.", errors.New(mismatch)))
 		return
 	}
+	m.log.Info("logout landed", "event", "logout", "correlation_id", correlationID(r),
+		"logout_correlation_id", st.CorrelationID, "provider_state_checked", hasEcho, "notice", st.Notice)
 	target := m.cfg.PostLogoutPath
 	if ret, ok := safeReturn(st.ReturnTo); ok {
 		target = ret
@@ -378,6 +451,37 @@ func (m *Middleware) sameOrigin(r *http.Request) bool {
 func speculative(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Sec-Purpose"), "prefetch") ||
 		strings.Contains(r.Header.Get("Purpose"), "prefetch")
+}
+
+// expiredCookies names the cookies expired in w's Set-Cookie headers
+// after the first n.
+func expiredCookies(w http.ResponseWriter, n int) string {
+	var names []string
+	for _, line := range w.Header()["Set-Cookie"][n:] {
+		if c, err := http.ParseSetCookie(line); err == nil && c.MaxAge < 0 {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// describeAction says what the browser is sent to do at the provider: the
+// method, the URL without its query, and the names of the parameters,
+// never their values.
+func describeAction(act providers.Action) string {
+	params := act.Form
+	if u, err := url.Parse(act.URL); err == nil && act.Method == http.MethodGet {
+		params = u.Query()
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return act.Method + " " + stripQuery(act.URL) + " with " + strings.Join(names, ", ")
 }
 
 func originOf(raw string) string {

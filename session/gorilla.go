@@ -40,6 +40,11 @@ type GorillaOptions struct {
 // value of the gorilla session, so no gob registration is needed.
 // Deleting saves the gorilla session with MaxAge -1, which expires the
 // cookie and makes server-side stores erase the record.
+//
+// Unlike [ServerStore], it cannot tell a gorilla store to update only an
+// existing record: a request already in flight when the user logs out
+// may write its session back. Sessions ended by the provider stay ended
+// (they are in the Revocations list).
 type GorillaStore struct {
 	store       sessions.Store
 	name        string

@@ -92,7 +92,8 @@ type ServerOptions struct {
 // next request on any replica sharing the backend has no session.
 //
 // The identifier's signature is checked before the backend is asked, so a
-// forged cookie costs no backend call. Expiry is enforced by Load from
+// forged cookie costs no backend call. A request that loaded a session
+// before it was logged out or ended cannot write it back (see [ErrEnded]). Expiry is enforced by Load from
 // [Data.Expires], whatever the backend's TTL and the cookie's Max-Age say.
 type ServerStore struct {
 	jar     cookieJar
