@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,7 +180,9 @@ var tokens = sync.OnceValue(func() tokenSet {
 // sessionID is the session's identifier in the server-side stores.
 const sessionID = "BENCHSESSION7QJ4XKZ2M5RTWA"
 
-// sessionData returns the session, written at now.
+// sessionData returns the session, written at now. Its tokens, fixed,
+// say they were issued at tokenEpoch; the session says they expire an
+// hour after now, so that nothing (logout included) tries to refresh them.
 func sessionData(now time.Time) *session.Data {
 	t := tokens()
 	d := &session.Data{
@@ -191,11 +194,11 @@ func sessionData(now time.Time) *session.Data {
 		Email:         email,
 		Name:          name,
 		IDToken:       t.IDToken,
-		IDTokenExpiry: tokenEpoch.Add(time.Hour),
+		IDTokenExpiry: now.Add(time.Hour),
 		AccessToken:   t.AccessToken,
 		TokenType:     "Bearer",
 		RefreshToken:  t.RefreshToken,
-		Expiry:        tokenEpoch.Add(time.Hour),
+		Expiry:        now.Add(time.Hour),
 	}
 	lifetime.Stamp(d, now)
 	return d
@@ -354,10 +357,14 @@ func newMiddleware(tb testing.TB, store session.Store, op *fakeProvider) *middle
 	return m
 }
 
-// refuse is a transport for benchmarks that must not call the provider.
+// refuse is a transport for benchmarks that must not call the provider;
+// providerCalls counts the calls it refused.
 type refuse struct{}
 
+var providerCalls atomic.Int64
+
 func (refuse) RoundTrip(r *http.Request) (*http.Response, error) {
+	providerCalls.Add(1)
 	return nil, fmt.Errorf("bench: unexpected call to %s", r.URL)
 }
 

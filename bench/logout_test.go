@@ -127,6 +127,12 @@ func logout(b *testing.B, h http.Handler, reqs []*http.Request, bodies []*body, 
 	w := newDiscardWriter()
 	req := new(http.Request)
 	i := 0
+	calls := providerCalls.Load()
+	defer func() {
+		if n := providerCalls.Load() - calls; n != 0 {
+			b.Fatalf("logout called the provider %d times: it must be local work only", n)
+		}
+	}()
 	countingRedis(b)
 	measure(b, func() {
 		if i == len(reqs) {
