@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -471,17 +472,64 @@ func expiredCookies(w http.ResponseWriter, n int) string {
 // describeAction says what the browser is sent to do at the provider: the
 // method, the URL without its query, and the names of the parameters,
 // never their values.
-func describeAction(act providers.Action) string {
-	params := act.Form
-	if u, err := url.Parse(act.URL); err == nil && act.Method == http.MethodGet {
-		params = u.Query()
+// hasCTL reports whether s holds an ASCII control character, which
+// url.Parse refuses.
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
 	}
-	names := make([]string, 0, len(params))
-	for k := range params {
-		names = append(names, k)
+	return false
+}
+
+func describeAction(act providers.Action) string {
+	var names []string
+	if act.Method == http.MethodGet {
+		names = queryNames(act.URL)
+	} else {
+		for k := range act.Form {
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
 	return act.Method + " " + stripQuery(act.URL) + " with " + strings.Join(names, ", ")
+}
+
+// queryNames returns the keys of url.Parse(raw).Query(), or none when raw
+// does not parse, without unescaping the values: the ID token hint alone
+// is 1 to 2 KB.
+func queryNames(raw string) []string {
+	beforeFragment, fragment, hasFragment := strings.Cut(raw, "#")
+	base, query, _ := strings.Cut(beforeFragment, "?")
+	if hasFragment {
+		base += "#" + fragment
+	}
+	if _, err := url.Parse(base); err != nil || hasCTL(query) {
+		return nil
+	}
+	var names []string
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		if strings.Contains(v, "%") {
+			if _, err := url.QueryUnescape(v); err != nil {
+				continue
+			}
+		}
+		if !slices.Contains(names, k) {
+			names = append(names, k)
+		}
+	}
+	return names
 }
 
 func originOf(raw string) string {
