@@ -52,7 +52,8 @@ func BenchmarkRequest(b *testing.B) {
 }
 
 // serve times h on a copy of tmpl, made afresh for every request (some
-// libraries change the request they get), and checks the status.
+// libraries change the request they get), and checks the status and that
+// nothing was written back: the session did not change.
 func serve(b *testing.B, h http.Handler, tmpl *http.Request, want int) {
 	w := newDiscardWriter()
 	req := new(http.Request)
@@ -63,6 +64,9 @@ func serve(b *testing.B, h http.Handler, tmpl *http.Request, want int) {
 		h.ServeHTTP(w, req)
 		if w.status != want {
 			b.Fatalf("status %d, want %d", w.status, want)
+		}
+		if len(w.h["Set-Cookie"]) != 0 {
+			b.Fatalf("a request that changed nothing wrote %q", w.h["Set-Cookie"])
 		}
 	})
 }
