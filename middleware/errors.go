@@ -72,15 +72,25 @@ func correlationID(r *http.Request) string {
 	if id, ok := r.Context().Value(correlationKey{}).(string); ok {
 		return id
 	}
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == "" {
+	return newCorrelationID(r.Header.Get("X-Request-Id"))
+}
+
+// newCorrelationID returns requestID when it is well-formed, or a new
+// random id.
+func newCorrelationID(requestID string) string {
+	if id := requestID; id != "" && len(id) <= 64 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == "" {
 		return id
 	}
 	return rand.Text()[:16]
 }
 
-// withCorrelation puts the request's correlation id in its context.
+// withCorrelation puts the request's correlation id in its context, unless
+// it is there already (under Handler).
 func withCorrelation(r *http.Request) (*http.Request, string) {
-	id := correlationID(r)
+	if id, ok := r.Context().Value(correlationKey{}).(string); ok {
+		return r, id
+	}
+	id := newCorrelationID(r.Header.Get("X-Request-Id"))
 	return r.WithContext(context.WithValue(r.Context(), correlationKey{}, id)), id
 }
 

@@ -144,7 +144,7 @@ func (m *Middleware) decodeState(name, value string, dst any) error {
 // goes on to next. Use [Middleware.Require] to protect routes.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r, _ = withCorrelation(r)
+		r = withRequestContext(r)
 		if rest, ok := strings.CutPrefix(r.URL.Path, m.cfg.PathPrefix); ok {
 			if route, ok := m.routes[rest]; ok {
 				route(w, r)
@@ -242,7 +242,7 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 			m.log.Warn("session not extended", "event", "session", "correlation_id", correlationID(r), "reason", describe(err))
 		}
 	}
-	return r.WithContext(context.WithValue(r.Context(), sessionKey{}, d)), true
+	return withSession(r, d), true
 }
 
 type sessionKey struct{}

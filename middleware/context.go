@@ -1,0 +1,54 @@
+package middleware
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/endsession/endsession/session"
+)
+
+// requestContext is the context Handler gives a request: one value that
+// holds the request's session and its correlation id. The id is drawn only
+// when something asks for it, to log or to show an error: most
+// authenticated requests log nothing, and should not pay for a random id
+// nor for a context per value.
+type requestContext struct {
+	context.Context
+	session   atomic.Pointer[session.Data]
+	requestID string // the client's X-Request-Id, checked when used
+
+	once sync.Once
+	cid  string
+}
+
+// withRequestContext gives r a requestContext.
+func withRequestContext(r *http.Request) *http.Request {
+	return r.WithContext(&requestContext{Context: r.Context(), requestID: r.Header.Get("X-Request-Id")})
+}
+
+// withSession puts d in r's context: in its requestContext when Handler
+// gave it one, without a new request and context.
+func withSession(r *http.Request, d *session.Data) *http.Request {
+	if rc, ok := r.Context().(*requestContext); ok {
+		rc.session.Store(d)
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), sessionKey{}, d))
+}
+
+func (c *requestContext) Value(key any) any {
+	switch key.(type) {
+	case sessionKey:
+		if d := c.session.Load(); d != nil {
+			return d
+		}
+	case correlationKey:
+		c.once.Do(c.drawID)
+		return c.cid
+	}
+	return c.Context.Value(key)
+}
+
+func (c *requestContext) drawID() { c.cid = newCorrelationID(c.requestID) }
