@@ -65,9 +65,8 @@ const chunkSize = 3800
 // It is the default store: nothing to run on the server.
 type CookieStore struct {
 	jar         cookieJar
-	codecs      []securecookie.Codec // write, with codecs[0]
 	maxChunks   int
-	decoder     *valueDecoder // reads what codecs write
+	codec       *valueCodec
 	revocations Revocations
 	verified    *verifiedCache // nil when off
 	now         func() time.Time
@@ -76,8 +75,7 @@ type CookieStore struct {
 // NewCookieStore returns a CookieStore, or an error if the options are
 // invalid.
 func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
-	codecs, err := codecsFor(opts.Keys)
-	if err != nil {
+	if _, err := codecsFor(opts.Keys); err != nil {
 		return nil, err
 	}
 	if opts.MaxSize == 0 {
@@ -96,14 +94,13 @@ func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
 		opts.CacheSize = defaultCacheSize
 	}
 	jar := newCookieJar(opts.Name, opts.Secure)
-	decoder, err := newValueDecoder(jar.name, opts.Keys)
+	codec, err := newValueCodec(jar.name, opts.Keys)
 	if err != nil {
 		return nil, err
 	}
 	return &CookieStore{
 		jar:         jar,
-		codecs:      codecs,
-		decoder:     decoder,
+		codec:       codec,
 		maxChunks:   (opts.MaxSize + chunkSize - 1) / chunkSize,
 		revocations: opts.Revocations,
 		verified:    newVerifiedCache(opts.CacheSize),
@@ -112,7 +109,8 @@ func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
 }
 
 // codecsFor checks key pairs and turns them into securecookie codecs that
-// carry raw bytes (the session's own binary form, no gob).
+// carry raw bytes (the session's own binary form, no gob): the format
+// valueCodec writes and reads.
 func codecsFor(keys []KeyPair) ([]securecookie.Codec, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("session: at least one key pair is required")
@@ -154,7 +152,7 @@ func (s *CookieStore) Load(r *http.Request) (*Data, error) {
 		d = clone(known)
 	} else {
 		d = new(Data)
-		size, err := s.decoder.decode(parts, d)
+		size, err := s.codec.decode(parts, d)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
@@ -181,11 +179,7 @@ func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, d *Data) erro
 	if d.ID == "" {
 		d.ID = NewID()
 	}
-	raw, err := d.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	value, err := s.codecs[0].Encode(s.jar.name, raw)
+	value, err := s.codec.encode(d)
 	if err != nil {
 		return fmt.Errorf("session: encoding cookie: %w", err)
 	}
@@ -247,11 +241,47 @@ func newCookieJar(name string, secure bool) cookieJar {
 	return cookieJar{name: name, secure: secure}
 }
 
+// set writes the Set-Cookie header http.SetCookie would for these
+// attributes, without its byte by byte sanitizing of a value of up to
+// 3800 bytes: the stores' values are base64 (securecookie's, or an id and
+// its signature), which a cookie value takes as it is. A name that is not
+// a valid cookie name goes through http.SetCookie, which drops it.
 func (j cookieJar) set(w http.ResponseWriter, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteLaxMode,
-	})
+	if !validCookieName(name) || maxAge <= 0 {
+		http.SetCookie(w, &http.Cookie{
+			Name: name, Value: value, Path: "/", MaxAge: maxAge,
+			HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteLaxMode,
+		})
+		return
+	}
+	var b strings.Builder
+	b.Grow(len(name) + len(value) + 64)
+	b.WriteString(name)
+	b.WriteByte('=')
+	b.WriteString(value)
+	b.WriteString("; Path=/; Max-Age=")
+	b.WriteString(strconv.Itoa(maxAge))
+	b.WriteString("; HttpOnly")
+	if j.secure {
+		b.WriteString("; Secure")
+	}
+	b.WriteString("; SameSite=Lax")
+	w.Header().Add("Set-Cookie", b.String())
+}
+
+// validCookieName reports whether name is an HTTP token, as cookie names
+// must be.
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func (j cookieJar) expire(w http.ResponseWriter, name string) {

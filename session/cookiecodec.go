@@ -5,25 +5,29 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"hash"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
-// valueDecoder reads the values that securecookie writes for the cookie
-// store (NopEncoder, HMAC-SHA256, AES-CTR, no MaxAge) with securecookie's
+// valueCodec writes and reads the cookie store's values in securecookie's
+// format (NopEncoder, HMAC-SHA256, AES-CTR, no MaxAge), with securecookie's
 // very checks, in reused buffers: the chunks are decoded one by one
 // instead of joined, the outer base64 is decoded once for every key pair,
-// and the HMAC state of each key is pooled.
+// and the HMAC state of each key is pooled. Values written by
+// securecookie read, and values it writes read with securecookie.
 //
 // A value is base64url("date|" + base64url(iv + ciphertext) + "|" + mac)
 // where mac is HMAC-SHA256(hashKey, name + "|date|" + base64url(iv +
-// ciphertext)). The MAC is checked, in constant time, before anything is
-// decrypted.
-type valueDecoder struct {
+// ciphertext)), and iv is random. The MAC is checked, in constant time,
+// before anything is decrypted. The first key pair writes.
+type valueCodec struct {
 	name    []byte     // the cookie name and "|", as the MAC covers them
 	keys    []valueKey // newest first
 	buffers sync.Pool  // *valueBuffers
@@ -35,7 +39,7 @@ type valueKey struct {
 }
 
 type valueBuffers struct {
-	src, outer, inner []byte
+	src, outer, inner, plain []byte
 }
 
 var (
@@ -45,8 +49,8 @@ var (
 	errValueCipher   = errors.New("session: cookie value is too short to decrypt")
 )
 
-func newValueDecoder(name string, keys []KeyPair) (*valueDecoder, error) {
-	d := &valueDecoder{name: []byte(name + "|"), keys: make([]valueKey, len(keys))}
+func newValueCodec(name string, keys []KeyPair) (*valueCodec, error) {
+	d := &valueCodec{name: []byte(name + "|"), keys: make([]valueKey, len(keys))}
 	for i, k := range keys {
 		block, err := aes.NewCipher(k.BlockKey)
 		if err != nil {
@@ -63,7 +67,7 @@ func newValueDecoder(name string, keys []KeyPair) (*valueDecoder, error) {
 // decode verifies and decrypts the value made of parts, every one but the
 // last a multiple of four bytes long as chunking leaves them, and decodes
 // it into d.
-func (dec *valueDecoder) decode(parts []string, d *Data) (rawSize int, err error) {
+func (dec *valueCodec) decode(parts []string, d *Data) (rawSize int, err error) {
 	buf := dec.buffers.Get().(*valueBuffers)
 	defer dec.buffers.Put(buf)
 
@@ -122,9 +126,53 @@ func (dec *valueDecoder) decode(parts []string, d *Data) (rawSize int, err error
 	return len(plain), d.UnmarshalBinary(plain) // copies what it keeps
 }
 
+// encode returns d's value, as securecookie's Encode of d.MarshalBinary()
+// would (with another random IV).
+func (dec *valueCodec) encode(d *Data) (string, error) {
+	buf := dec.buffers.Get().(*valueBuffers)
+	defer dec.buffers.Put(buf)
+	key := &dec.keys[0]
+	size := key.block.BlockSize()
+
+	// 1. The session's binary form.
+	plain, err := d.AppendBinary(buf.plain[:0])
+	if err != nil {
+		return "", err
+	}
+	buf.plain = plain
+
+	// 2. AES-CTR under a random IV, the IV in front.
+	buf.inner = grow(buf.inner, size+len(plain))
+	inner := buf.inner[:size+len(plain)]
+	rand.Read(inner[:size])
+	cipher.NewCTR(key.block, inner[:size]).XORKeyStream(inner[size:], plain)
+
+	// 3. "name|date|" + base64url(inner), its MAC appended after a "|".
+	n := len(dec.name) + 20 + 1 + base64.URLEncoding.EncodedLen(len(inner)) + 1 + sha256.Size
+	buf.outer = grow(buf.outer, n)
+	outer := append(buf.outer[:0], dec.name...)
+	outer = strconv.AppendInt(outer, time.Now().UTC().Unix(), 10)
+	outer = append(outer, '|')
+	outer = base64.URLEncoding.AppendEncode(outer, inner)
+	h := key.macs.Get().(hash.Hash)
+	h.Reset()
+	h.Write(outer)
+	outer = append(outer, '|')
+	outer = h.Sum(outer)
+	key.macs.Put(h)
+	buf.outer = outer
+
+	// 4. "date|value|mac", without the name, in base64url.
+	signed := outer[len(dec.name):]
+	buf.src = grow(buf.src, base64.URLEncoding.EncodedLen(len(signed)))
+	out := buf.src[:base64.URLEncoding.EncodedLen(len(signed))]
+	base64.URLEncoding.Encode(out, signed)
+	return string(out), nil
+}
+
 // verify returns the key pair whose MAC of name|signed is mac, or nil.
 // Every pair is tried, as securecookie.DecodeMulti does.
-func (dec *valueDecoder) verify(signed, mac []byte) *valueKey {
+func (dec *valueCodec) verify(signed, mac []byte) *valueKey {
 	var sum [sha256.Size]byte
 	for i := range dec.keys {
 		k := &dec.keys[i]

@@ -25,7 +25,7 @@ func TestValueDecoderAgreesWithSecurecookie(t *testing.T) {
 		t.Fatal(err)
 	}
 	const name = "endsession"
-	dec, err := newValueDecoder(name, keys)
+	dec, err := newValueCodec(name, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func split(v string) []string {
 
 func TestValueDecoderRejectsPaddingInsideTheValue(t *testing.T) {
 	codecs, _ := codecsFor([]KeyPair{testKey1})
-	dec, _ := newValueDecoder("endsession", []KeyPair{testKey1})
+	dec, _ := newValueCodec("endsession", []KeyPair{testKey1})
 	raw, _ := sampleData(4 << 10).MarshalBinary()
 	v, err := codecs[0].Encode("endsession", raw)
 	if err != nil {
@@ -120,5 +120,45 @@ func TestValueDecoderRejectsPaddingInsideTheValue(t *testing.T) {
 	padded := append([]string{strings.TrimSuffix(parts[0], parts[0][len(parts[0])-4:]) + "AA=="}, parts[1:]...)
 	if _, err := dec.decode(padded, &d); err == nil {
 		t.Fatal("padding inside the value was accepted")
+	}
+}
+
+// What the codec writes, securecookie reads, to the same bytes, and it is
+// as long as what securecookie writes.
+func TestValueCodecWritesSecurecookieFormat(t *testing.T) {
+	keys := []KeyPair{testKey2, testKey1}
+	codecs, _ := codecsFor(keys)
+	codec, err := newValueCodec("endsession", keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{0, 100, 3 << 10, 9 << 10} {
+		d := sampleData(size)
+		raw, _ := d.MarshalBinary()
+		v, err := codec.encode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		if err := securecookie.DecodeMulti("endsession", v, &got, codecs...); err != nil {
+			t.Fatalf("securecookie cannot read a value of %d bytes: %v", len(v), err)
+		}
+		if string(got) != string(raw) {
+			t.Fatalf("securecookie read other bytes from a value of %d bytes", len(v))
+		}
+		if err := securecookie.DecodeMulti("other", v, &got, codecs...); err == nil {
+			t.Fatal("a value for one cookie name was read under another")
+		}
+		want, _ := codecs[0].Encode("endsession", raw)
+		if len(v) != len(want) {
+			t.Fatalf("value of %d bytes, securecookie writes %d", len(v), len(want))
+		}
+		var back Data
+		if _, err := codec.decode(split(v), &back); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := codec.encode(d); again == v {
+			t.Fatal("two values of the same session are equal: the IV is not random")
+		}
 	}
 }
