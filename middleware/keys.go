@@ -62,7 +62,10 @@ func newKeySet(url string, client *http.Client, algs []string, timeout time.Dura
 
 // VerifySignature implements oidc.KeySet.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, k.algs)
+	// A JWT is always in the compact serialization (RFC 7519, section
+	// 7.2); ParseSigned would first copy the token to strip whitespace,
+	// which costs twice the parse itself.
+	jws, err := jose.ParseSignedCompact(raw, k.algs)
 	if err != nil {
 		return nil, fmt.Errorf("malformed token: %w", err)
 	}
