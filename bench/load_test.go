@@ -27,7 +27,7 @@ const loadConnections = 64
 //
 // Each store is measured against the bare handler serving the very same
 // bytes (the same Cookie header), so that the difference is the session's
-// work alone. The two alternate in rounds of a few thousand requests, so
+// work alone. The two alternate in rounds of 500 requests, so
 // that a shared machine's load weighs on both alike. One op is one
 // request with the store: ns/op is the inverse of its throughput, also
 // reported as req/s, next to the bare handler's (bare-req/s), their ratio
@@ -42,7 +42,7 @@ func BenchmarkLoad(b *testing.B) {
 			store := newTarget(b, h, req)
 			floor := newTarget(b, bare, req)
 			b.ResetTimer()
-			const round = 2000
+			const round = 500
 			for done := 0; done < b.N; done += round {
 				n := min(round, b.N-done)
 				floor.run(b, n)

@@ -184,60 +184,88 @@ func prepareLogins(tb testing.TB) (*fakeProvider, []login) {
 // BenchmarkCallback compares endsession's whole login callback (flow
 // cookie, token exchange, ID token verification, new session cookie) with
 // the bare token exchange and go-oidc verification an application would
-// do by hand, against the same in-process provider.
+// do by hand, against the same in-process provider. "interleaved" runs one
+// of each in turn, so that a shared machine's load weighs on both alike,
+// and reports their ratio (endsession/bare).
 func BenchmarkCallback(b *testing.B) {
 	op, all := prepareLogins(b)
-	client := &http.Client{Transport: op}
-
 	b.Run("bare-exchange-verify", func(b *testing.B) {
-		conf := &oauth2.Config{
-			ClientID:     clientID,
-			ClientSecret: clientSecret,
-			RedirectURL:  appURL + "/auth/callback",
-			Endpoint:     oauth2.Endpoint{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token", AuthStyle: oauth2.AuthStyleInHeader},
-		}
-		ctx := oidc.ClientContext(context.Background(), client)
-		var verifier *oidc.IDTokenVerifier
-		i := 0
-		fresh := func() {
-			keySet := oidc.NewRemoteKeySet(ctx, issuer+"/jwks")
-			verifier = oidc.NewVerifier(issuer, keySet, &oidc.Config{ClientID: clientID})
-		}
-		fresh()
-		measure(b, func() {
-			if i == len(all) {
-				untimed(b, fresh)
-				i = 0
-			}
-			l := all[i]
-			i++
-			if err := exchangeAndVerify(ctx, conf, verifier, l); err != nil {
-				b.Fatal(err)
-			}
-		})
+		bare := newBareLogin(b, op, all)
+		measure(b, bare)
 	})
-
 	b.Run("endsession", func(b *testing.B) {
-		var h http.Handler
-		i := 0
-		fresh := func() { h = newMiddleware(b, nil, op).Handler(app) }
-		fresh()
-		w := newDiscardWriter()
-		req := new(http.Request)
-		measure(b, func() {
-			if i == len(all) {
-				untimed(b, fresh)
-				i = 0
-			}
-			*req = *all[i].callback
-			i++
-			w.reset()
-			h.ServeHTTP(w, req)
-			if w.status != http.StatusSeeOther || len(w.h["Set-Cookie"]) < 2 {
-				b.Fatalf("callback answered %d, Set-Cookie %q", w.status, w.h["Set-Cookie"])
-			}
-		})
+		measure(b, newEndsessionLogin(b, op, all))
 	})
+	b.Run("interleaved", func(b *testing.B) {
+		bare, es := newBareLogin(b, op, all), newEndsessionLogin(b, op, all)
+		var bareTime, esTime time.Duration
+		measure(b, func() {
+			t0 := time.Now()
+			bare()
+			t1 := time.Now()
+			es()
+			bareTime += t1.Sub(t0)
+			esTime += time.Since(t1)
+		})
+		ratio := float64(esTime) / float64(bareTime)
+		b.ReportMetric(ratio, "endsession/bare")
+		recordMore(b, map[string]float64{"endsession/bare": ratio})
+	})
+}
+
+// newBareLogin returns one login at a time, by hand: the exchange and
+// go-oidc's verification.
+func newBareLogin(b *testing.B, op *fakeProvider, all []login) func() {
+	conf := &oauth2.Config{
+		ClientID:     clientID,
+		ClientSecret: clientSecret,
+		RedirectURL:  appURL + "/auth/callback",
+		Endpoint:     oauth2.Endpoint{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token", AuthStyle: oauth2.AuthStyleInHeader},
+	}
+	ctx := oidc.ClientContext(context.Background(), &http.Client{Transport: op})
+	var verifier *oidc.IDTokenVerifier
+	fresh := func() {
+		keySet := oidc.NewRemoteKeySet(ctx, issuer+"/jwks")
+		verifier = oidc.NewVerifier(issuer, keySet, &oidc.Config{ClientID: clientID})
+	}
+	fresh()
+	i := 0
+	return func() {
+		if i == len(all) {
+			untimed(b, fresh)
+			i = 0
+		}
+		l := all[i]
+		i++
+		if err := exchangeAndVerify(ctx, conf, verifier, l); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// newEndsessionLogin returns one login at a time through endsession's
+// callback route. A login's state is good once per middleware: a new one
+// is made, untimed, when the prepared logins are used up.
+func newEndsessionLogin(b *testing.B, op *fakeProvider, all []login) func() {
+	var h http.Handler
+	fresh := func() { h = newMiddleware(b, nil, op).Handler(app) }
+	fresh()
+	w := newDiscardWriter()
+	req := new(http.Request)
+	i := 0
+	return func() {
+		if i == len(all) {
+			untimed(b, fresh)
+			i = 0
+		}
+		*req = *all[i].callback
+		i++
+		w.reset()
+		h.ServeHTTP(w, req)
+		if w.status != http.StatusSeeOther || len(w.h["Set-Cookie"]) < 2 {
+			b.Fatalf("callback answered %d, Set-Cookie %q", w.status, w.h["Set-Cookie"])
+		}
+	}
 }
 
 // exchangeAndVerify is what an application does by hand at its callback:
