@@ -10,7 +10,9 @@
 //   - [CookieStore], the default, keeps the session in encrypted,
 //     authenticated cookies split into chunks, so that real ID tokens (4
 //     to 10 KB of session) fit. Nothing runs on the server; sessions ended
-//     by the provider are remembered in a [Revocations] list.
+//     by the provider are remembered in a [Revocations] list. Values
+//     already verified are remembered too, in a bounded cache, so that a
+//     browser's next requests with the same cookie skip the decryption.
 //   - [ServerStore] keeps the session in a [Backend] and only a signed
 //     random identifier in the cookie. [MemoryBackend] serves one process;
 //     the redisstore module serves replicas that share a Redis. Logout
