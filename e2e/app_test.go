@@ -11,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/endsession/endsession/e2e/internal/browser"
 	"github.com/endsession/endsession/e2e/internal/op"
 	"github.com/endsession/endsession/e2e/internal/peers"
 	"github.com/endsession/endsession/middleware"
@@ -269,4 +271,20 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
+}
+
+// WaitResponse waits until the app has answered a request to method and
+// path, and returns the first such response.
+func (a *app) WaitResponse(method, path string) response {
+	a.t.Helper()
+	deadline := time.Now().Add(browser.DefaultTimeout)
+	for {
+		if rs := a.Responses(method, path); len(rs) > 0 {
+			return rs[0]
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("no response to %s %s within %v; all responses:\n%s", method, path, browser.DefaultTimeout, a.describe())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
