@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"html"
 	"log/slog"
@@ -61,6 +62,10 @@ func (r response) Cookies() []*http.Cookie {
 func (r response) String() string {
 	return fmt.Sprintf("%s %s?%s (Sec-Fetch-Site %q) -> %d %s", r.Method, r.Path, r.RawQuery, r.SecFetchSite, r.Status, r.Header.Get("Location"))
 }
+
+// storageKey is the localStorage item the protected page writes: the user's
+// subject.
+const storageKey = "endsession-e2e-user"
 
 // sessionCookie is the name of the default store's first session cookie;
 // its chunks are sessionCookie.1, sessionCookie.2, and so on.
@@ -129,11 +134,20 @@ func (a *app) routes() http.Handler {
 		a.mu.Lock()
 		a.sessions = append(a.sessions, d)
 		a.mu.Unlock()
+		// The page keeps a copy of the user in the origin's storage, as
+		// applications do; Clear-Site-Data at logout is meant to remove it.
 		page(w, `<p id="user">%s</p><p id="email">%s</p><p id="name">%s</p>
-<form method="post" action="/auth/logout"><button id="logout" type="submit">Sign out</button></form>`,
-			html.EscapeString(d.Subject), html.EscapeString(d.Email), html.EscapeString(d.Name))
+<form method="post" action="/auth/logout"><button id="logout" type="submit">Sign out</button></form>
+<script>localStorage.setItem(%s, %s)</script>`,
+			html.EscapeString(d.Subject), html.EscapeString(d.Email), html.EscapeString(d.Name), jsString(storageKey), jsString(d.Subject))
 	})))
 	return mux
+}
+
+// jsString quotes s for a script element: JSON, with <, > and & escaped.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func page(w http.ResponseWriter, format string, args ...any) {
