@@ -49,6 +49,24 @@ type stack struct {
 
 type stackOption func(*devprovider.Config, *middleware.Config)
 
+// withOP changes the provider's configuration.
+func withOP(f func(*devprovider.Config)) stackOption {
+	return func(op *devprovider.Config, _ *middleware.Config) {
+		if op != nil {
+			f(op)
+		}
+	}
+}
+
+// withMW changes the middleware's configuration.
+func withMW(f func(*middleware.Config)) stackOption {
+	return func(_ *devprovider.Config, mw *middleware.Config) {
+		if mw != nil {
+			f(mw)
+		}
+	}
+}
+
 func newStack(t *testing.T, opts ...stackOption) *stack {
 	t.Helper()
 	s := &stack{t: t, logs: new(bytes.Buffer)}
@@ -121,8 +139,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// appRoutes is the application under test: a public home and a protected
-// profile that shows the user's email.
+// appRoutes is the application under test: a public home, a protected
+// profile that shows the user's email, and the session's sid (for
+// front-channel logout) and access token expiry.
 func appRoutes(mw *middleware.Middleware) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -135,6 +154,14 @@ func appRoutes(mw *middleware.Middleware) http.Handler {
 		}
 		d.Claims(&c)
 		fmt.Fprintf(w, "email=%s given_name=%s provider=%s", d.Email, c.GivenName, d.Provider)
+	})))
+	mux.Handle("/sid", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := middleware.SessionFromContext(r.Context())
+		fmt.Fprint(w, d.SID)
+	})))
+	mux.Handle("/token", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := middleware.TokenFromContext(r.Context())
+		fmt.Fprint(w, tok.Expiry.Unix())
 	})))
 	return mux
 }
@@ -385,7 +412,7 @@ func TestLogout(t *testing.T) {
 			t.Errorf("logout step %s failed: %s", st.Name, st.Detail)
 		}
 	}
-	if got := strings.Join(names, ","); got != "session.read,session.delete,app.erase,provider.end_session" {
+	if got := strings.Join(names, ","); got != "session.read,session.delete,app.erase,provider.revoke,provider.end_session" {
 		t.Errorf("logout steps = %s", got)
 	}
 	// The provider ended its session: its session cookie is gone.
@@ -428,6 +455,22 @@ func TestLogoutStateIsChecked(t *testing.T) {
 	})
 }
 
+func TestLandingToleratesStateAppendedWithoutQuery(t *testing.T) {
+	s := newStack(t)
+	s.login()
+	end := s.logoutRedirect()
+	resp := s.get("/auth/logged-out&state=" + end.Query().Get("state"))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("landing with &state: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	s = newStack(t)
+	s.login()
+	s.logoutRedirect()
+	if resp := s.get("/auth/logged-out&state=forged"); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("landing with a forged &state: %d", resp.StatusCode)
+	}
+}
+
 func TestLogoutWithoutSession(t *testing.T) {
 	s := newStack(t)
 	resp := s.postLogout(s.appURL)
@@ -443,12 +486,12 @@ func TestLogoutWithoutSession(t *testing.T) {
 	}
 }
 
+// Without a refresh token, the expired ID token itself is the hint.
 func TestLogoutAfterIDTokenExpired(t *testing.T) {
-	s := newStack(t, func(op *devprovider.Config, _ *middleware.Config) {
-		if op != nil {
-			op.IDTokenTTL = time.Second
-		}
-	})
+	s := newStack(t, withOP(func(op *devprovider.Config) {
+		op.IDTokenTTL = time.Second
+		op.RefreshTokens = devprovider.RefreshNever
+	}))
 	s.login()
 	time.Sleep(1100 * time.Millisecond)
 	end := s.logoutRedirect()

@@ -56,6 +56,7 @@ func run() error {
 				ID: "example", Secret: "example-secret",
 				RedirectURIs:           []string{appURL + "/auth/callback"},
 				PostLogoutRedirectURIs: []string{appURL + "/auth/logged-out"},
+				BackchannelLogoutURI:   appURL + "/auth/backchannel-logout",
 			}},
 		})
 		if err != nil {

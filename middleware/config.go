@@ -86,6 +86,24 @@ type Config struct {
 	// and its outcome.
 	OnLogoutReport func(ctx context.Context, report LogoutReport)
 
+	// ReplayCache remembers the back-channel logout tokens already
+	// received, so each is accepted once. Default: a bounded list in
+	// memory, which covers one process; give a shared one (such as Redis)
+	// when several replicas receive back-channel logouts.
+	ReplayCache ReplayCache
+	// LogoutTokenMaxAge is how old, by its iat, a back-channel logout token
+	// without exp may be. Providers that follow the 2022 text of the
+	// specification omit exp; tokens that carry it are good until it.
+	// Default 2 minutes.
+	LogoutTokenMaxAge time.Duration
+
+	// Locker, when set, lets one replica at a time refresh a session's
+	// tokens: the others wait, then read the refreshed session from the
+	// store. Within one process concurrent requests of a session share one
+	// refresh without it. It only helps stores that keep sessions on the
+	// server. Default none.
+	Locker Locker
+
 	// ClearSiteData, when set, adds a Clear-Site-Data header with these
 	// directives (such as "cache", "cookies", "storage") to the
 	// post-logout landing response.
@@ -135,6 +153,12 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.LogoutTokenMaxAge == 0 {
+		c.LogoutTokenMaxAge = 2 * time.Minute
+	}
+	if c.ReplayCache == nil {
+		c.ReplayCache = newMemoryReplayCache(c.Now)
+	}
 	if len(c.Providers) == 1 && c.Providers[0].Name == "" {
 		c.Providers[0].Name = "default"
 	}
@@ -171,6 +195,9 @@ func (c *Config) validate() (*url.URL, error) {
 	}
 	if c.Lifetime.Idle < 0 || c.Lifetime.Absolute < c.Lifetime.Idle && c.Lifetime.Absolute > 0 {
 		return nil, errors.New("middleware: Lifetime.Absolute must not be shorter than Lifetime.Idle")
+	}
+	if c.LogoutTokenMaxAge < 0 {
+		return nil, errors.New("middleware: LogoutTokenMaxAge must not be negative")
 	}
 	if c.MaxLoginFlows < 1 || c.MaxLoginFlows > 20 {
 		return nil, errors.New("middleware: MaxLoginFlows must be between 1 and 20")

@@ -32,7 +32,10 @@ type LogoutReport struct {
 // LogoutStep is one step of a logout.
 type LogoutStep struct {
 	// Name is one of "session.read", "session.delete", "app.erase",
-	// "provider.end_session" and others added by later steps.
+	// "provider.discovery", "provider.refresh_id_token" (a fresh ID token
+	// for the id_token_hint), "provider.revoke" (RFC 7009),
+	// "provider.call" (a server-to-server call of the logout strategy) and
+	// "provider.end_session".
 	Name string
 	OK   bool
 	// Detail says what was done or why it failed, without secrets.
@@ -84,7 +87,9 @@ const PostLogoutNoticeParam = "logout_notice"
 
 // logout is the heart of the middleware. The order never changes:
 // (1) read what the provider will need, (2) delete everything locally, in
-// this very response, (3) ask the provider to end its session, (4) land.
+// this very response, and let the application erase its copies, (3) refresh
+// an expired ID token for the hint, revoke the tokens and ask the provider
+// to end its session, (4) land. Nothing in (3) can undo (2).
 func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)
 	r, cid := withCorrelation(r)
@@ -151,7 +156,14 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	st := logoutState{ReturnTo: returnTo}
 	act := action{Action: providers.Local("")}
 	if d != nil {
-		act = m.endProviderSession(r.Context(), d, &rep)
+		ctx := r.Context()
+		p, resolved := m.logoutProvider(ctx, d, &rep)
+		if resolved != nil {
+			// (3a) A fresh ID token for the hint, (3b) the tokens revoked.
+			m.refreshForHint(ctx, p, resolved, d, &rep)
+			m.revokeTokens(ctx, p, resolved, d, &rep)
+		}
+		act = m.endProviderSession(ctx, p, resolved, d, &rep)
 	}
 	if act.StateSent {
 		st.State = act.stateValue
@@ -184,13 +196,60 @@ type action struct {
 	stateValue string
 }
 
-// endProviderSession runs the session's provider logout strategy, bounded
-// by LogoutTimeout. A failure never undoes the local logout: the user
-// lands on the post-logout page with a notice.
-func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, rep *LogoutReport) action {
+// logoutProvider returns the session's provider and, when it has an OpenID
+// login, what discovery found (nil when discovery failed: the step is
+// reported). It reports a session of an unknown provider.
+func (m *Middleware) logoutProvider(ctx context.Context, d *session.Data, rep *LogoutReport) (*provider, *providers.Resolved) {
 	p, ok := m.providers[d.Provider]
 	if !ok {
 		rep.add("provider.end_session", errors.New("unknown provider "+d.Provider), "")
+		return nil, nil
+	}
+	if !p.HasLogin() {
+		return p, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.LogoutTimeout)
+	defer cancel()
+	resolved, err := m.resolve(ctx, p)
+	if err != nil {
+		rep.add("provider.discovery", err, "")
+		return p, nil
+	}
+	return p, resolved
+}
+
+// refreshForHint gets a fresh ID token for the id_token_hint when the
+// stored one has expired and a refresh token is at hand, bounded by
+// LogoutTimeout. On failure the stored one is sent. The refreshed tokens
+// replace d's, so that the new refresh token is the one revoked.
+func (m *Middleware) refreshForHint(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data, rep *LogoutReport) {
+	if d.RefreshToken == "" || d.IDToken == "" || d.IDTokenExpiry.IsZero() || m.cfg.Now().Before(d.IDTokenExpiry) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.LogoutTimeout)
+	defer cancel()
+	nd, err := m.redeem(ctx, p, resolved, d)
+	switch {
+	case err != nil:
+		rep.add("provider.refresh_id_token", err, "the stored, expired ID token is sent;")
+		m.log.Warn("no fresh ID token for the logout hint; the stored one is sent", "event", "logout",
+			"provider", p.Name, "correlation_id", rep.CorrelationID, "reason", describe(err))
+		return
+	case nd.IDToken == d.IDToken:
+		rep.add("provider.refresh_id_token", nil, "tokens refreshed without a new ID token; the stored one is sent")
+	default:
+		rep.add("provider.refresh_id_token", nil, "a fresh ID token is sent as the hint")
+	}
+	*d = *nd
+}
+
+// endProviderSession runs the session's provider logout strategy, bounded
+// by LogoutTimeout. A failure never undoes the local logout: the user
+// lands on the post-logout page with a notice. p is nil for an unknown
+// provider; resolved is nil when discovery failed or the provider has no
+// OpenID login.
+func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data, rep *LogoutReport) action {
+	if p == nil {
 		return action{Action: providers.Local(providers.NoticeProviderUnreachable)}
 	}
 	req := &providers.LogoutRequest{
@@ -206,16 +265,11 @@ func (m *Middleware) endProviderSession(ctx context.Context, d *session.Data, re
 		dev := providers.Device(*d.Device)
 		req.Device = &dev
 	}
+	if resolved != nil {
+		req.Endpoints = resolved.Endpoints
+	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.LogoutTimeout)
 	defer cancel()
-	if p.HasLogin() {
-		resolved, err := m.resolve(ctx, p)
-		if err != nil {
-			rep.add("provider.discovery", err, "")
-		} else {
-			req.Endpoints = resolved.Endpoints
-		}
-	}
 	strategy := p.Logout
 	if strategy == nil {
 		strategy = providers.EndSession{}

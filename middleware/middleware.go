@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -39,6 +40,9 @@ type Middleware struct {
 	// stateCodecs protect the login flow and logout state cookies.
 	stateCodecs []securecookie.Codec
 	usedStates  *usedStates
+
+	// refreshes lets concurrent requests of one session share one refresh.
+	refreshes flightGroup[refreshResult]
 }
 
 // provider is a configured provider and what discovery found, resolved
@@ -50,6 +54,10 @@ type provider struct {
 	resolved *providers.Resolved
 	failedAt time.Time
 	err      error
+
+	// refreshPausedUntil (Unix nanoseconds) holds refreshes back for a
+	// moment after one failed.
+	refreshPausedUntil atomic.Int64
 }
 
 // retryAfter is how long a failed discovery is not retried, so that a
@@ -100,6 +108,9 @@ func New(cfg Config) (*Middleware, error) {
 		"/callback":   m.callback,
 		"/logout":     m.logout,
 		"/logged-out": m.loggedOut,
+
+		"/backchannel-logout":  m.backchannelLogout,
+		"/frontchannel-logout": m.frontchannelLogout,
 	}
 	return m, nil
 }
@@ -138,6 +149,16 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 				route(w, r)
 				return
 			}
+			// A provider that appends "&state=..." to the landing URL
+			// without a "?" (one Decathlon page shows it) still lands.
+			if q, ok := strings.CutPrefix(rest, "/logged-out&"); ok && r.URL.RawQuery == "" {
+				landing := *r.URL
+				landing.Path, landing.RawPath, landing.RawQuery = m.cfg.PathPrefix+"/logged-out", "", q
+				r2 := *r
+				r2.URL = &landing
+				m.loggedOut(w, &r2)
+				return
+			}
 		}
 		r, ok := m.loadSession(w, r)
 		if !ok {
@@ -174,7 +195,9 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 // LoginHandler, CallbackHandler, LogoutHandler and LoggedOutHandler return
 // the middleware's routes for applications that mount them on their own
 // router. They must be mounted at PathPrefix + "/login", "/callback",
-// "/logout" and "/logged-out", the URLs registered at the provider.
+// "/logout" and "/logged-out", the URLs registered at the provider; see
+// also [Middleware.BackchannelLogoutHandler] and
+// [Middleware.FrontchannelLogoutHandler].
 func (m *Middleware) LoginHandler() http.Handler { return http.HandlerFunc(m.login) }
 
 // CallbackHandler returns the login callback route; see
@@ -188,9 +211,9 @@ func (m *Middleware) LogoutHandler() http.Handler { return http.HandlerFunc(m.lo
 // [Middleware.LoginHandler].
 func (m *Middleware) LoggedOutHandler() http.Handler { return http.HandlerFunc(m.loggedOut) }
 
-// loadSession reads the request's session once and puts it in the
-// context. It answers 503 itself, and reports false, when the store is
-// down.
+// loadSession reads the request's session once, refreshes its tokens when
+// they are about to expire, and puts it in the context. It answers 503
+// itself, and reports false, when the store is down.
 func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
 	d, err := m.store.Load(r)
 	switch {
@@ -206,8 +229,14 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 		m.store.Delete(w, r, nil)
 		return r, true
 	}
-	if m.cfg.Lifetime.NeedsTouch(d, m.cfg.Now()) {
-		m.cfg.Lifetime.Stamp(d, m.cfg.Now())
+	now := m.cfg.Now()
+	if refreshDue(d, now) {
+		if d = m.refreshSession(w, r, d, now); d == nil {
+			return r, true
+		}
+	}
+	if m.cfg.Lifetime.NeedsTouch(d, now) {
+		m.cfg.Lifetime.Stamp(d, now)
 		if err := m.store.Save(w, r, d); err != nil {
 			m.log.Warn("session not extended", "event", "session", "correlation_id", correlationID(r), "reason", describe(err))
 		}

@@ -169,6 +169,9 @@ type Resolved struct {
 	Endpoints Endpoints
 	OAuth2    *oauth2.Config
 	Verifier  *oidc.IDTokenVerifier
+	// KeySet holds the provider's signing keys (from JWKSURL), shared with
+	// Verifier; logout tokens are checked against it too.
+	KeySet *oidc.RemoteKeySet
 	// UserInfo fetches userinfo with go-oidc; nil when the provider has no
 	// userinfo endpoint.
 	UserInfo *oidc.Provider
@@ -209,10 +212,12 @@ func (p *Provider) Resolve(ctx context.Context, redirectURL string) (*Resolved, 
 		JWKSURL:     e.JWKSURL,
 		Algorithms:  e.SigningAlgs,
 	}).NewProvider(ctx)
+	keys := oidc.NewRemoteKeySet(ctx, e.JWKSURL)
 	r := &Resolved{
 		Endpoints: e,
 		OAuth2:    cfg,
-		Verifier:  op.VerifierContext(ctx, &oidc.Config{ClientID: p.ClientID, SupportedSigningAlgs: e.SigningAlgs}),
+		Verifier:  oidc.NewVerifier(p.Issuer, keys, &oidc.Config{ClientID: p.ClientID, SupportedSigningAlgs: e.SigningAlgs}),
+		KeySet:    keys,
 	}
 	if e.UserInfoURL != "" {
 		r.UserInfo = op

@@ -7,6 +7,7 @@ import (
 	mrand "math/rand/v2"
 	"time"
 
+	"github.com/endsession/endsession/middleware"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -109,4 +110,16 @@ func (k *Lock) Release(ctx context.Context) error {
 		return ErrNotHeld
 	}
 	return nil
+}
+
+// RefreshLocker returns l as a [middleware.Locker] for Config.Locker, so
+// that replicas sharing this Redis refresh a session one at a time.
+func (l *Locker) RefreshLocker() middleware.Locker {
+	return middleware.LockerFunc(func(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+		lk, err := l.Lock(ctx, key, ttl)
+		if err != nil {
+			return nil, err
+		}
+		return func() { lk.Release(context.WithoutCancel(ctx)) }, nil
+	})
 }

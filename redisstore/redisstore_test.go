@@ -354,3 +354,30 @@ func (c *commandCounter) names() []string {
 	defer c.mu.Unlock()
 	return slices.Clone(c.cmds)
 }
+
+func TestRefreshLockerHoldsUntilUnlocked(t *testing.T) {
+	srv := startRedis(t)
+	locks, err := redisstore.NewLocker(srv.Client(), redisstore.Options{Prefix: prefix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := locks.RefreshLocker()
+	unlock, err := l.Lock(ctx, "refresh:erin", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := locks.TryLock(ctx, "refresh:erin", time.Second); ok {
+		t.Fatal("the refresh lock is not held")
+	}
+	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := l.Lock(wctx, "refresh:erin", time.Second); err == nil {
+		t.Fatal("a second holder got the refresh lock")
+	}
+	unlock()
+	if lk, ok, _ := locks.TryLock(ctx, "refresh:erin", time.Second); !ok {
+		t.Fatal("unlock did not free the lock")
+	} else {
+		lk.Release(ctx)
+	}
+}

@@ -242,3 +242,19 @@ func TestNewCookieStoreValidatesKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestCookieStoreOnHTTPSUsesHostPrefix(t *testing.T) {
+	s, err := NewCookieStore(CookieOptions{Keys: []KeyPair{testKey1}, Secure: true, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies := saved(t, s, sampleData(6<<10))
+	for i, c := range cookies {
+		if want := chunkName("__Host-endsession", i); c.Name != want || !c.Secure || c.Path != "/" || c.Domain != "" || !c.HttpOnly {
+			t.Errorf("cookie %d = %s (Secure %v, Path %q, Domain %q); want %s, Secure, Path=/ and no Domain", i, c.Name, c.Secure, c.Path, c.Domain, want)
+		}
+	}
+	if d, err := s.Load(requestWith(cookies...)); err != nil || d == nil {
+		t.Fatalf("Load = %v, %v", d, err)
+	}
+}

@@ -1,0 +1,279 @@
+package middleware
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/endsession/endsession/providers"
+	"github.com/endsession/endsession/session"
+)
+
+// A Locker grants short locks shared by every replica of the application,
+// so that one replica at a time refreshes a session's tokens: with a
+// provider that rotates refresh tokens, a second refresh with the same
+// token would fail, and many providers then revoke the whole grant.
+type Locker interface {
+	// Lock waits until it holds the lock named key, or ctx is done, and
+	// returns the function that releases it. The lock lapses by itself
+	// after ttl, so that a replica that stops never holds it for long.
+	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
+}
+
+// LockerFunc adapts a function to a [Locker], as [net/http.HandlerFunc]
+// does handlers; for example around a lock whose release takes a context:
+//
+//	cfg.Locker = middleware.LockerFunc(func(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+//		lock, err := locks.Lock(ctx, key, ttl)
+//		if err != nil {
+//			return nil, err
+//		}
+//		return func() { lock.Release(context.Background()) }, nil
+//	})
+type LockerFunc func(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
+
+// Lock implements [Locker] by calling f.
+func (f LockerFunc) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	return f(ctx, key, ttl)
+}
+
+// refreshMargin is how long before its expiry an access token is
+// refreshed, so that the application's calls with it do not fail in
+// flight. A token that lives shorter than this is refreshed at every
+// request.
+const refreshMargin = 20 * time.Second
+
+// refreshDue reports whether d's access token should be refreshed at now.
+// It is on every request's path: no allocation, no clock.
+func refreshDue(d *session.Data, now time.Time) bool {
+	return d.RefreshToken != "" && !d.Expiry.IsZero() && !now.Add(refreshMargin).Before(d.Expiry)
+}
+
+// errGrantEnded marks a refresh the provider refused for good
+// (invalid_grant) or whose answer names another user: the session ends.
+var errGrantEnded = errors.New("the provider ended the grant")
+
+// refreshResult is the outcome of one refresh, shared by the requests that
+// waited for it. Data is read-only: each request takes a copy.
+type refreshResult struct {
+	// data is the session to go on with; nil with ended or after a failure.
+	data *session.Data
+	// ended reports that the session is over.
+	ended bool
+	// saved reports that data was written to the store; the waiters write
+	// it in their own responses too (cookie stores keep it there).
+	saved bool
+}
+
+// refreshSession refreshes d's tokens before the application sees the
+// request. Concurrent requests of one session share one refresh. It
+// returns the session to go on with: the refreshed one, d itself when the
+// refresh failed (the provider is down: the old token is used), or nil
+// when the session ended (the grant was revoked).
+func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, d *session.Data, now time.Time) *session.Data {
+	p, ok := m.providers[d.Provider]
+	if !ok || !p.HasLogin() || now.UnixNano() < p.refreshPausedUntil.Load() {
+		return d
+	}
+	res, leader := m.refreshes.do(r.Context(), d.ID, func() refreshResult {
+		return m.refreshLeader(w, r, p, d, now)
+	})
+	switch {
+	case res.ended:
+		if !leader {
+			m.store.Delete(w, r, d)
+		}
+		return nil
+	case res.data == nil:
+		return d
+	}
+	cp := *res.data
+	if !leader && res.saved {
+		if err := m.store.Save(w, r, &cp); err != nil {
+			m.log.Warn("refreshed session not saved", "event", "refresh", "provider", p.Name,
+				"correlation_id", correlationID(r), "reason", describe(err))
+		}
+	}
+	return &cp
+}
+
+// refreshLeader is the one refresh of a session in this process: under
+// the Locker when there is one, it reads the session again (another
+// replica may have refreshed it), redeems the refresh token, and saves
+// the session or, when the provider ended the grant, deletes it.
+func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *provider, d *session.Data, now time.Time) refreshResult {
+	cid := correlationID(r)
+	fail := func(what string, err error) refreshResult {
+		m.log.Warn("token refresh failed; the session goes on with its current tokens", "event", "refresh",
+			"provider", p.Name, "step", what, "correlation_id", cid, "reason", describe(err))
+		return refreshResult{}
+	}
+	// The refresh outlives a request that gives up: others wait for it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.cfg.ProviderTimeout)
+	defer cancel()
+	if m.cfg.Locker != nil {
+		unlock, err := m.cfg.Locker.Lock(ctx, refreshLockKey(d.ID), m.cfg.ProviderTimeout)
+		if err != nil {
+			return fail("lock", err)
+		}
+		defer unlock()
+		fresh, err := m.store.Load(r)
+		switch {
+		case err != nil:
+			return fail("reread", err)
+		case fresh == nil || fresh.ID != d.ID:
+			m.log.Info("session ended while waiting to refresh", "event", "refresh", "provider", p.Name, "correlation_id", cid)
+			m.store.Delete(w, r, d)
+			return refreshResult{ended: true}
+		case !refreshDue(fresh, now):
+			return refreshResult{data: fresh}
+		}
+		d = fresh
+	}
+	resolved, err := m.resolve(ctx, p)
+	if err != nil {
+		p.pauseRefresh(now)
+		return fail("discovery", err)
+	}
+	nd, err := m.redeem(ctx, p, resolved, d)
+	switch {
+	case errors.Is(err, errGrantEnded):
+		m.log.Info("session ended: the provider refused to refresh its tokens", "event", "refresh",
+			"provider", p.Name, "correlation_id", cid, "reason", describe(err))
+		m.store.Delete(w, r, d)
+		return refreshResult{ended: true}
+	case err != nil:
+		p.pauseRefresh(now)
+		return fail("token", err)
+	}
+	m.cfg.Lifetime.Stamp(nd, now)
+	if err := m.store.Save(w, r, nd); err != nil {
+		m.log.Warn("refreshed session not saved", "event", "refresh", "provider", p.Name,
+			"correlation_id", cid, "reason", describe(err))
+		return refreshResult{data: nd}
+	}
+	m.log.Debug("tokens refreshed", "event", "refresh", "provider", p.Name, "correlation_id", cid)
+	return refreshResult{data: nd, saved: true}
+}
+
+// refreshLockKey names a session's refresh lock without spreading its
+// identifier, which a server-side store may use as its key.
+func refreshLockKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return "endsession:refresh:" + hex.EncodeToString(sum[:16])
+}
+
+// pauseRefresh stops refreshes at p for a moment after a failure, so that
+// a provider that is down is not called on every request.
+func (p *provider) pauseRefresh(now time.Time) {
+	p.refreshPausedUntil.Store(now.Add(retryAfter).UnixNano())
+}
+
+// redeem exchanges d's refresh token at the token endpoint and returns a
+// copy of d with the new tokens: the access token and its expiry, the
+// refresh token when the provider rotated it, and the new ID token and its
+// claims when one came back, verified and about the same subject. An
+// error wrapping errGrantEnded means the session must end.
+func (m *Middleware) redeem(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data) (*session.Data, error) {
+	ctx = oidc.ClientContext(ctx, m.cfg.HTTPClient)
+	tok, err := resolved.OAuth2.TokenSource(ctx, &oauth2.Token{RefreshToken: d.RefreshToken}).Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			return nil, fmt.Errorf("%w: %w", errGrantEnded, err)
+		}
+		return nil, err
+	}
+	nd := *d
+	nd.AccessToken, nd.TokenType, nd.Expiry = tok.AccessToken, tok.TokenType, tok.Expiry
+	if tok.RefreshToken != "" {
+		nd.RefreshToken = tok.RefreshToken
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return &nd, nil
+	}
+	// OpenID Connect Core §12.2: same issuer, subject and audience.
+	idt, err := resolved.Verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("refreshed ID token: %w", err)
+	}
+	if idt.Subject != d.Subject {
+		return nil, fmt.Errorf("%w: the refreshed ID token names another subject", errGrantEnded)
+	}
+	if idt.AccessTokenHash != "" {
+		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+			return nil, fmt.Errorf("refreshed ID token: %w", err)
+		}
+	}
+	var c struct {
+		SID   string `json:"sid"`
+		Email string `json:"email"`
+		Name  string `json:"name"`
+	}
+	if err := idt.Claims(&c); err != nil {
+		return nil, fmt.Errorf("refreshed ID token: %w", err)
+	}
+	nd.IDToken, nd.IDTokenExpiry = raw, idt.Expiry
+	if c.SID != "" {
+		nd.SID = c.SID
+	}
+	if c.Email != "" {
+		nd.Email = c.Email
+	}
+	if c.Name != "" {
+		nd.Name = c.Name
+	}
+	return &nd, nil
+}
+
+// flightGroup runs one call at a time per key: callers that come while a
+// call is running wait for it and share its result.
+type flightGroup[T any] struct {
+	mu    sync.Mutex
+	calls map[string]*flightCall[T]
+}
+
+type flightCall[T any] struct {
+	done chan struct{}
+	val  T
+}
+
+// do runs fn, or waits for the call of the same key already running, and
+// returns its result and whether this caller ran it. A waiter whose ctx
+// ends first gets the zero T.
+func (g *flightGroup[T]) do(ctx context.Context, key string, fn func() T) (T, bool) {
+	g.mu.Lock()
+	if c, ok := g.calls[key]; ok {
+		g.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.val, false
+		case <-ctx.Done():
+			var zero T
+			return zero, false
+		}
+	}
+	if g.calls == nil {
+		g.calls = make(map[string]*flightCall[T])
+	}
+	c := &flightCall[T]{done: make(chan struct{})}
+	g.calls[key] = c
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.calls, key)
+		g.mu.Unlock()
+		close(c.done)
+	}()
+	c.val = fn()
+	return c.val, true
+}

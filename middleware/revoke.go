@@ -1,0 +1,90 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/endsession/endsession/providers"
+	"github.com/endsession/endsession/session"
+)
+
+// revokeTokens revokes d's refresh token, then its access token, at the
+// provider's revocation endpoint (RFC 7009), when it has one, bounded by
+// LogoutTimeout. The client authenticates as at the token endpoint. A
+// failure is reported and logged; it never holds the logout back.
+func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data, rep *LogoutReport) {
+	endpoint := resolved.Endpoints.RevocationURL
+	if endpoint == "" || d.RefreshToken == "" && d.AccessToken == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.LogoutTimeout)
+	defer cancel()
+	var revoked []string
+	var errs []error
+	for _, t := range [...]struct{ hint, token string }{
+		{"refresh_token", d.RefreshToken},
+		{"access_token", d.AccessToken},
+	} {
+		if t.token == "" {
+			continue
+		}
+		if err := m.revoke(ctx, resolved.OAuth2, endpoint, t.token, t.hint); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.hint, err))
+			continue
+		}
+		revoked = append(revoked, t.hint)
+	}
+	detail := "revoked:"
+	for _, h := range revoked {
+		detail += " " + h
+	}
+	if len(revoked) == 0 {
+		detail = ""
+	}
+	err := errors.Join(errs...)
+	rep.add("provider.revoke", err, detail)
+	if err != nil {
+		m.log.Warn("token revocation failed; logout goes on", "event", "logout", "provider", p.Name,
+			"correlation_id", rep.CorrelationID, "reason", describe(err))
+	}
+}
+
+// revoke posts one revocation request. Only 200 means revoked (RFC 7009
+// §2.2: an unknown token is 200 too).
+func (m *Middleware) revoke(ctx context.Context, cfg *oauth2.Config, endpoint, token, hint string) error {
+	form := url.Values{"token": {token}, "token_type_hint": {hint}}
+	basic := cfg.Endpoint.AuthStyle == oauth2.AuthStyleInHeader
+	if !basic {
+		form.Set("client_id", cfg.ClientID)
+		if cfg.ClientSecret != "" {
+			form.Set("client_secret", cfg.ClientSecret)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if basic {
+		// RFC 6749 §2.3.1: the id and secret are form-encoded first.
+		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+	}
+	resp, err := m.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("revocation endpoint answered %d", resp.StatusCode)
+	}
+	return nil
+}
