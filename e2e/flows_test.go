@@ -1,6 +1,8 @@
 package e2e_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
@@ -84,7 +86,8 @@ type loggedOut struct {
 //   - the logout response redirects to the provider's end-session endpoint
 //     and expires, in its Set-Cookie headers, every session cookie the
 //     browser held;
-//   - the browser sends id_token_hint (wantHint), post_logout_redirect_uri
+//   - the browser sends id_token_hint (wantHint; when it is "", any ID
+//     token signed by the provider, for the caller to check), post_logout_redirect_uri
 //     and state to the end-session endpoint, and the provider ends its
 //     session;
 //   - the provider sends the browser back to /auth/logged-out with the
@@ -137,7 +140,12 @@ func logoutWithButton(t *testing.T, b *browser.Browser, a *app, o *op.OP, wantHi
 		t.Errorf("end-session request %s, want a GET", ends[0])
 	}
 	res.EndParams = ends[0].Params()
-	if got := res.EndParams.Get("id_token_hint"); got != wantHint {
+	switch got := res.EndParams.Get("id_token_hint"); {
+	case got == "":
+		t.Error("no id_token_hint sent to the end-session endpoint")
+	case wantHint == "":
+		o.VerifyJWT(t, got)
+	case got != wantHint:
 		t.Errorf("id_token_hint is not the expected ID token:\n got  %.60s...\n want %.60s...", got, wantHint)
 	}
 	if got := res.EndParams.Get("post_logout_redirect_uri"); got != a.URL+op.LoggedOutPath {
@@ -304,41 +312,122 @@ func TestLogoutButton(t *testing.T) {
 }
 
 // TestLogoutAfterIDTokenExpired is scenario 3: with a private provider
-// whose ID tokens last 3 seconds, the user logs out after the ID token has
-// expired. The app sends the stored, expired ID token as id_token_hint, and
-// the provider accepts it.
+// whose ID tokens last 3 seconds, two users log out after their ID tokens
+// have expired, and the provider accepts the hint each time.
+//
+//   - carol's session has a refresh token the provider still honours: the
+//     middleware refreshes it during the logout (refresh before logout) and
+//     sends the fresh ID token, not the expired one, as id_token_hint.
+//   - cora's refresh token was revoked at the provider meanwhile: the
+//     refresh fails, and the middleware sends the stored, expired ID token.
 func TestLogoutAfterIDTokenExpired(t *testing.T) {
 	addr := "http://" + peers.AppAddr(t)
 	o := op.Start(t, op.Config{AppURLs: []string{addr}, IDTokenTTL: 3 * time.Second})
 	b := browser.New(t)
+	b2 := b.NewIsolated() // another browser profile, for the second user
 	a := startApp(t, o)
-	d := login(t, b, a, "carol")
+	carol := login(t, b, a, "carol")
+	cora := login(t, b2, a, "cora")
 
-	exp := time.Unix(int64(o.VerifyJWT(t, d.IDToken)["exp"].(float64)), 0)
-	if !d.IDTokenExpiry.Equal(exp) {
-		t.Errorf("session IDTokenExpiry %v, ID token exp %v", d.IDTokenExpiry, exp)
+	var exp time.Time
+	for _, d := range []session.Data{carol, cora} {
+		e := time.Unix(int64(o.VerifyJWT(t, d.IDToken)["exp"].(float64)), 0)
+		if !d.IDTokenExpiry.Equal(e) {
+			t.Errorf("session IDTokenExpiry %v, ID token exp %v", d.IDTokenExpiry, e)
+		}
+		if e.After(exp) {
+			exp = e
+		}
 	}
 	time.Sleep(time.Until(exp) + 1100*time.Millisecond)
-	if !time.Now().After(exp) {
-		t.Fatal("the ID token has not expired")
-	}
-	// The session outlives its ID token: the app still knows the user.
+	// The sessions outlive their ID tokens: the app still knows the users.
 	b.Navigate(a.URL + "/profile")
-	if got := b.Text("#user"); got != "carol" {
-		t.Fatalf("after the ID token expired the protected page shows %q", got)
+	b2.Navigate(a.URL + "/profile")
+	if got, got2 := b.Text("#user"), b2.Text("#user"); got != "carol" || got2 != "cora" {
+		t.Fatalf("after the ID tokens expired the protected page shows %q and %q", got, got2)
 	}
 
-	res := logoutWithButton(t, b, a, o, d.IDToken)
-	if hint := op.Claims(t, res.EndParams.Get("id_token_hint")); int64(hint["exp"].(float64)) >= time.Now().Unix() {
-		t.Errorf("the hint sent was not expired: exp %v", hint["exp"])
+	// carol: refresh before logout, a fresh ID token as the hint.
+	res := logoutWithButton(t, b, a, o, "")
+	hint := res.EndParams.Get("id_token_hint")
+	claims := o.VerifyJWT(t, hint)
+	if hint == carol.IDToken {
+		t.Error("the expired ID token was sent although the refresh token was good")
 	}
-	end := o.WaitEvent(t, res.Mark, "http.request", func(e op.Event) bool {
+	if claims["sub"] != "carol" || claims["sid"] != carol.SID || claims["aud"] != op.ConfidentialClientID {
+		t.Errorf("the fresh hint's claims %v, want carol's, sid %q", claims, carol.SID)
+	}
+	seen := endSessionRequest(t, o, res.Mark)
+	if hintExp := time.Unix(int64(claims["exp"].(float64)), 0); !hintExp.After(seen.Time()) {
+		t.Errorf("the fresh hint expired at %v, before the provider saw it at %v", hintExp, seen.Time())
+	}
+	refresh := o.WaitEvent(t, res.Mark, "grant.success", func(e op.Event) bool {
+		return e.Str("grant_type") == "refresh_token" && e.Str("account_id") == "carol"
+	})
+	consumed := o.WaitEvent(t, res.Mark, "refresh_token.consumed", func(e op.Event) bool {
+		return e.Str("token_hash") == tokenHash(carol.RefreshToken)
+	})
+	if refresh.Seq() > seen.Seq() || consumed.Seq() > seen.Seq() {
+		t.Errorf("the refresh (seq %d) came after the end-session request (seq %d)", refresh.Seq(), seen.Seq())
+	}
+	requireStep(t, a, "provider.refresh_id_token", true)
+	t.Log("refresh before logout: a fresh ID token was sent as id_token_hint, and the provider accepted it")
+
+	// cora: the provider no longer honours the refresh token; the stored,
+	// expired ID token is sent, and the provider accepts it.
+	if status := o.Revoke(t, op.ConfidentialClientID, op.ConfidentialClientSecret, cora.RefreshToken, "refresh_token"); status != http.StatusOK {
+		t.Fatalf("revoking cora's refresh token at the provider: %d", status)
+	}
+	res = logoutWithButton(t, b2, a, o, cora.IDToken)
+	seen = endSessionRequest(t, o, res.Mark)
+	if hintExp := time.Unix(int64(op.Claims(t, res.EndParams.Get("id_token_hint"))["exp"].(float64)), 0); !hintExp.Before(seen.Time()) {
+		t.Errorf("the hint was not expired when the provider saw it: exp %v, seen at %v", hintExp, seen.Time())
+	}
+	o.WaitEvent(t, res.Mark, "grant.error", func(e op.Event) bool { return e.Str("grant_type") == "refresh_token" })
+	requireStep(t, a, "provider.refresh_id_token", false)
+	requireLoginForm(t, b, a, o)
+	requireLoginForm(t, b2, a, o)
+}
+
+// endSessionRequest returns the provider's record of the browser's GET to
+// its end-session endpoint after mark, and checks that it came with an
+// id_token_hint and was answered 200 (the question page, not an error).
+func endSessionRequest(t *testing.T, o *op.OP, mark int64) op.Event {
+	t.Helper()
+	e := o.WaitEvent(t, mark, "http.request", func(e op.Event) bool {
 		return e.Str("route") == "end_session" && e.Str("method") == http.MethodGet
 	})
-	if !end.Bool("id_token_hint") || end.Int("status") != http.StatusOK {
-		t.Errorf("the provider's end-session request: %s", end)
+	if !e.Bool("id_token_hint") || e.Int("status") != http.StatusOK {
+		t.Errorf("the provider's end-session request: %s", e)
 	}
-	requireLoginForm(t, b, a, o)
+	return e
+}
+
+// requireStep checks the last logout report's step name: present, and
+// successful or failed as ok says.
+func requireStep(t *testing.T, a *app, name string, ok bool) {
+	t.Helper()
+	reps := a.Reports()
+	if len(reps) == 0 {
+		t.Fatal("no logout report")
+	}
+	rep := reps[len(reps)-1]
+	for _, s := range rep.Steps {
+		if s.Name == name {
+			if s.OK != ok {
+				t.Errorf("logout step %s: ok %v (%s), want ok %v", name, s.OK, s.Detail, ok)
+			}
+			return
+		}
+	}
+	t.Errorf("the logout report has no step %s: %+v", name, rep.Steps)
+}
+
+// tokenHash is how the provider's event log names a token: the first 16
+// hex digits of its SHA-256.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:8])
 }
 
 // TestBigIDTokenLoginLogout is scenario 4: a user whose ID token is over
