@@ -32,6 +32,8 @@ type app struct {
 	URL string
 	MW  *middleware.Middleware
 
+	userinfo string // the provider's userinfo endpoint, the API the app calls
+
 	mu        sync.Mutex
 	responses []response
 	sessions  []session.Data // as the protected page saw them, in order
@@ -112,7 +114,13 @@ func startApp(t *testing.T, o *op.OP, opts ...func(*middleware.Config)) *app {
 		t.Fatal(err)
 	}
 	a.MW = mw
-	peers.ServeApp(t, addr, a.record(mw.Handler(a.routes())))
+	a.userinfo = o.Discovery(t).UserinfoEndpoint
+	// The browser's favicon requests stay out of the middleware, so that
+	// only the test's own requests use (and may refresh) the session.
+	root := http.NewServeMux()
+	root.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	root.Handle("/", mw.Handler(a.routes()))
+	peers.ServeApp(t, addr, a.record(root))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("app responses:\n%s\nmiddleware log:\n%s", a.describe(), a.logs.String())
@@ -141,7 +149,40 @@ func (a *app) routes() http.Handler {
 <script>localStorage.setItem(%s, %s)</script>`,
 			html.EscapeString(d.Subject), html.EscapeString(d.Email), html.EscapeString(d.Name), jsString(storageKey), jsString(d.Subject))
 	})))
+	// An API call on the user's behalf: the provider's userinfo endpoint,
+	// with the access token of the session.
+	mux.Handle("GET /api", a.MW.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := middleware.SessionFromContext(r.Context())
+		a.mu.Lock()
+		a.sessions = append(a.sessions, d)
+		a.mu.Unlock()
+		tok, _ := middleware.TokenFromContext(r.Context())
+		status, sub := callUserinfo(r.Context(), a.userinfo, tok.AccessToken)
+		page(w, `<p id="api-status">%d</p><p id="api-sub">%s</p>`, status, html.EscapeString(sub))
+	})))
 	return mux
+}
+
+// callUserinfo calls the provider's userinfo endpoint with an access token
+// and returns the status and the subject it names.
+func callUserinfo(ctx context.Context, endpoint, accessToken string) (int, string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	var info struct {
+		Sub string `json:"sub"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&info)
+	return resp.StatusCode, info.Sub
 }
 
 // jsString quotes s for a script element: JSON, with <, > and & escaped.
