@@ -32,6 +32,9 @@ type app struct {
 	URL string
 	MW  *middleware.Middleware
 
+	// SessionCookie is the name of the store's (first) session cookie.
+	SessionCookie string
+
 	userinfo string // the provider's userinfo endpoint, the API the app calls
 
 	mu        sync.Mutex
@@ -70,13 +73,20 @@ func (r response) String() string {
 const storageKey = "endsession-e2e-user"
 
 // sessionCookie is the name of the default store's first session cookie;
-// its chunks are sessionCookie.1, sessionCookie.2, and so on.
+// its chunks are sessionCookie.1, sessionCookie.2, and so on. The
+// server-side store's one cookie is endsession_id.
 const sessionCookie = "endsession"
 
 // isAppCookie reports whether a cookie name belongs to the middleware (the
 // session, its chunks, the login flows and the logout state), rather than
 // to the provider, which shares the host 127.0.0.1.
-func isAppCookie(name string) bool { return strings.HasPrefix(name, sessionCookie) }
+func isAppCookie(name string) bool { return strings.HasPrefix(name, "endsession") }
+
+// isSessionCookie reports whether a cookie name is one of the session's:
+// the store's cookie, or one of its chunks.
+func (a *app) isSessionCookie(name string) bool {
+	return name == a.SessionCookie || strings.HasPrefix(name, a.SessionCookie+".")
+}
 
 // startApp starts the app with the provider o; each option may change the
 // middleware's configuration before New.
@@ -114,6 +124,10 @@ func startApp(t *testing.T, o *op.OP, opts ...func(*middleware.Config)) *app {
 		t.Fatal(err)
 	}
 	a.MW = mw
+	a.SessionCookie = sessionCookie
+	if named, ok := cfg.Store.(interface{ CookieName() string }); ok {
+		a.SessionCookie = named.CookieName()
+	}
 	a.userinfo = o.Discovery(t).UserinfoEndpoint
 	// The browser's favicon requests stay out of the middleware, so that
 	// only the test's own requests use (and may refresh) the session.

@@ -76,7 +76,7 @@ func TestCrossSiteLogoutIsRefused(t *testing.T) {
 			}
 			// ...and neither touched the session.
 			for _, ck := range r.Cookies() {
-				if ck.Name == sessionCookie || strings.HasPrefix(ck.Name, sessionCookie+".") {
+				if a.isSessionCookie(ck.Name) {
 					t.Errorf("%s: %s sets the session cookie %s (Max-Age %d)", c.name, r, ck.Name, ck.MaxAge)
 				}
 			}

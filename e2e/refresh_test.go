@@ -72,7 +72,7 @@ func TestTransparentRefresh(t *testing.T) {
 	resp := a.Response(http.MethodGet, "/api")
 	refreshed := false
 	for _, c := range resp.Cookies() {
-		refreshed = refreshed || c.Name == sessionCookie && c.MaxAge > 0
+		refreshed = refreshed || c.Name == a.SessionCookie && c.MaxAge > 0
 	}
 	if resp.Status != http.StatusOK || !refreshed {
 		t.Errorf("the refreshing response %s does not save the session; Set-Cookie: %v", resp, resp.Header.Values("Set-Cookie"))
