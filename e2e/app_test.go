@@ -65,7 +65,11 @@ func (r response) Cookies() []*http.Cookie {
 }
 
 func (r response) String() string {
-	return fmt.Sprintf("%s %s?%s (Sec-Fetch-Site %q) -> %d %s", r.Method, r.Path, r.RawQuery, r.SecFetchSite, r.Status, r.Header.Get("Location"))
+	target := r.Path
+	if r.RawQuery != "" {
+		target += "?" + r.RawQuery
+	}
+	return fmt.Sprintf("%s %s (Sec-Fetch-Site %q) -> %d %s", r.Method, target, r.SecFetchSite, r.Status, r.Header.Get("Location"))
 }
 
 // storageKey is the localStorage item the protected page writes: the user's
