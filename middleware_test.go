@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,23 @@ type stack struct {
 	mu      sync.Mutex
 	reports []middleware.LogoutReport
 	erased  []string
+
+	// mwCfg is the middleware's configuration, for restart.
+	mwCfg   middleware.Config
+	handler atomic.Pointer[http.Handler]
+	// offset is added to the middleware's clock; see advance.
+	offset atomic.Int64
+	// tokenHook, when set, rewrites the token endpoint's answers.
+	tokenHook func(body, claims map[string]any)
+	// secrets are every token, code and cookie value seen on the wire.
+	secrets []string
+	// pages are the bodies of every response the browser got.
+	pages []string
+	// authorizeURL is the last authorization request callbackURL made.
+	authorizeURL string
+	// redeemedBefore, when set by a test, is the count of token requests
+	// before its hostile request.
+	redeemedBefore int
 }
 
 type stackOption func(*devprovider.Config, *middleware.Config)
@@ -100,13 +118,25 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 			s.reports = append(s.reports, rep)
 		},
 	}
+	mwCfg.Now = func() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) }
+	opCfg.Now = mwCfg.Now
 	for _, o := range opts {
 		o(&opCfg, nil)
 	}
-	s.op, err = devprovider.Start(opCfg)
+	opLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	opCfg.Issuer = "http://" + opLn.Addr().String()
+	s.op, err = devprovider.New(opCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opServer := httptest.NewUnstartedServer(http.HandlerFunc(s.serveProvider))
+	opServer.Listener.Close()
+	opServer.Listener = opLn
+	opServer.Start()
+	t.Cleanup(opServer.Close)
 	t.Cleanup(func() { s.op.Close() })
 	mwCfg.Providers = []providers.Provider{{
 		Name: "dev", Issuer: s.op.Issuer(), ClientID: "app", ClientSecret: "app-secret", UserInfo: true,
@@ -115,17 +145,124 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	for _, o := range opts {
 		o(nil, &mwCfg)
 	}
-	s.mw, err = middleware.New(mwCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.app = httptest.NewUnstartedServer(s.mw.Handler(appRoutes(s.mw)))
+	s.mwCfg = mwCfg
+	s.restart(nil)
+	s.app = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*s.handler.Load()).ServeHTTP(w, r)
+	}))
 	s.app.Listener.Close()
 	s.app.Listener = ln
 	s.app.Start()
 	t.Cleanup(s.app.Close)
 	s.client = newBrowser(t)
+	s.client.Transport = &recordingTransport{s: s, next: http.DefaultTransport}
 	return s
+}
+
+// restart replaces the middleware with a new one, as after a restart of
+// the application, with the configuration changed by edit (if not nil).
+func (s *stack) restart(edit func(*middleware.Config)) {
+	s.t.Helper()
+	if edit != nil {
+		edit(&s.mwCfg)
+	}
+	mw, err := middleware.New(s.mwCfg)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.mw = mw
+	h := mw.Handler(appRoutes(mw))
+	s.handler.Store(&h)
+}
+
+// advance moves the clock of the middleware and the provider forward by d.
+func (s *stack) advance(d time.Duration) { s.offset.Add(int64(d)) }
+
+// serveProvider serves the development provider, noting every code and
+// token it hands out and letting tokenHook rewrite the token endpoint's
+// answers.
+func (s *stack) serveProvider(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	s.op.ServeHTTP(rec, r)
+	out := rec.Body.Bytes()
+	if loc, err := url.Parse(rec.Header().Get("Location")); err == nil {
+		s.noteSecret(loc.Query().Get("code"))
+	}
+	if r.URL.Path == string(devprovider.Token) && rec.Code == http.StatusOK {
+		var body map[string]any
+		if json.Unmarshal(out, &body) == nil {
+			s.mu.Lock()
+			hook := s.tokenHook
+			s.mu.Unlock()
+			if raw, ok := body["id_token"].(string); ok {
+				claims := jwtClaims(s.t, raw)
+				for _, k := range []string{"sid", "nonce"} {
+					if v, ok := claims[k].(string); ok {
+						s.noteSecret(v)
+					}
+				}
+				if hook != nil {
+					hook(body, claims)
+				}
+			}
+			for _, k := range []string{"access_token", "refresh_token", "id_token"} {
+				if v, ok := body[k].(string); ok {
+					s.noteSecret(v)
+				}
+			}
+			out, _ = json.Marshal(body)
+			rec.Header().Del("Content-Length")
+		}
+	}
+	for k, vs := range rec.Header() {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(out)
+}
+
+// setTokenHook makes the token endpoint's answers go through hook, which
+// may edit the JSON body and the ID token's claims (and sign them again).
+func (s *stack) setTokenHook(hook func(body, claims map[string]any)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenHook = hook
+}
+
+func (s *stack) noteSecret(v string) {
+	if v == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets = append(s.secrets, v)
+}
+
+// recordingTransport notes every cookie value and page body the browser
+// sees.
+type recordingTransport struct {
+	s    *stack
+	next http.RoundTripper
+}
+
+func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	for _, c := range req.Cookies() {
+		t.s.noteSecret(c.Value)
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range resp.Cookies() {
+		t.s.noteSecret(c.Value)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	t.s.mu.Lock()
+	t.s.pages = append(t.s.pages, string(b))
+	t.s.mu.Unlock()
+	return resp, nil
 }
 
 type lockedWriter struct {
@@ -520,6 +657,24 @@ func jwtClaim(t *testing.T, jwt, name string) any {
 	return claims[name]
 }
 
+// jwtClaims decodes a JWT's claims without checking anything.
+func jwtClaims(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
+}
+
 func TestLargeIDToken(t *testing.T) {
 	s := newStack(t)
 	s.op.SetUserClaims("alice", map[string]any{
@@ -566,7 +721,8 @@ func TestTamperedCookieIsNoSession(t *testing.T) {
 func (s *stack) callbackURL() *url.URL {
 	s.t.Helper()
 	r := s.get("/auth/login?return_to=/profile")
-	r = s.get(r.Header.Get("Location"))
+	s.authorizeURL = r.Header.Get("Location")
+	r = s.get(s.authorizeURL)
 	u, err := url.Parse(r.Header.Get("Location"))
 	if err != nil || u.Path != "/auth/callback" {
 		s.t.Fatalf("provider redirected to %q", r.Header.Get("Location"))

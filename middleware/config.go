@@ -62,9 +62,9 @@ type Config struct {
 	LogoutTimeout time.Duration
 
 	// HTTPClient makes every call to the providers. Default: a client
-	// whose Timeout is the longer of ProviderTimeout and LogoutTimeout. A
-	// client given here should have a Timeout too: go-oidc fetches keys in
-	// the background, where no request context can stop it.
+	// whose Timeout is the longer of ProviderTimeout and LogoutTimeout.
+	// Each call is bounded by those timeouts whatever the client, key
+	// fetches included: they run within the request that needs them.
 	HTTPClient *http.Client
 	// Logger receives structured events (login, logout, rejected input),
 	// never tokens, codes, cookies or personal claims. Default
@@ -140,8 +140,6 @@ func (c *Config) setDefaults() {
 		c.LogoutTimeout = 3 * time.Second
 	}
 	if c.HTTPClient == nil {
-		// The timeout also bounds the key fetches go-oidc runs in the
-		// background, which no request context cancels.
 		c.HTTPClient = &http.Client{Timeout: max(c.ProviderTimeout, c.LogoutTimeout)}
 	}
 	if c.Logger == nil {

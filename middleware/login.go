@@ -32,16 +32,21 @@ type flow struct {
 	Created  int64  `json:"t"`
 }
 
-// flowCookiePrefix names the login flow cookies: the prefix and the state.
-func (m *Middleware) flowCookiePrefix() string {
+// stateCookieName names one of the middleware's own short-lived cookies,
+// with the __Secure- prefix on https.
+func (m *Middleware) stateCookieName(base string) string {
 	if m.secure {
-		return "__Secure-endsession_flow_"
+		return "__Secure-" + base
 	}
-	return "endsession_flow_"
+	return base
 }
+
+// flowCookiePrefix names the login flow cookies: the prefix and the state.
+func (m *Middleware) flowCookiePrefix() string { return m.stateCookieName("endsession_flow_") }
 
 func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)
+	r, _ = withCorrelation(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		m.fail(w, r, "login", newError(http.StatusMethodNotAllowed, "method_not_allowed", "Use a link to sign in.", nil))
 		return
@@ -302,13 +307,21 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 	}
 	idt, err := resolved.Verifier.Verify(ctx, raw)
 	if err != nil {
-		if strings.Contains(err.Error(), "fetching keys") || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// go-oidc keeps only the text of the key set's errors.
+		if ctx.Err() != nil {
+			return nil, providerError("keys", errors.Join(err, ctx.Err()))
+		}
+		if strings.Contains(err.Error(), errFetchingKeys) {
 			return nil, providerError("keys", err)
 		}
 		return nil, invalidToken(err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
 		return nil, invalidToken(errors.New("ID token nonce missing or wrong"))
+	}
+	// go-oidc does not require sub; a session must know whose it is.
+	if idt.Subject == "" {
+		return nil, invalidToken(errors.New("ID token has no sub"))
 	}
 	var c struct {
 		AZP   string `json:"azp"`

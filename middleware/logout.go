@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -70,14 +71,11 @@ type logoutState struct {
 	State    string `json:"s,omitempty"`
 	ReturnTo string `json:"r"`
 	Notice   string `json:"n,omitempty"`
+	// CorrelationID is the logout's, for the landing's log record.
+	CorrelationID string `json:"c,omitempty"`
 }
 
-func (m *Middleware) logoutCookieName() string {
-	if m.secure {
-		return "__Secure-endsession_logout"
-	}
-	return "endsession_logout"
-}
+func (m *Middleware) logoutCookieName() string { return m.stateCookieName("endsession_logout") }
 
 // PostLogoutNoticeParam is the query parameter the post-logout page gets
 // when the provider could not be told of the logout ("provider-unreachable")
@@ -143,17 +141,23 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// (2) Delete everything locally, before anything else can fail.
+	set := len(w.Header()["Set-Cookie"])
 	if err := m.store.Delete(w, r, d); err != nil {
-		rep.add("session.delete", err, "cookies expired; server record:")
+		rep.add("session.delete", err, "cookies expired: "+expiredCookies(w, set)+"; the store failed:")
 	} else {
-		rep.add("session.delete", nil, "record deleted and every session cookie expired")
+		rep.add("session.delete", nil, "the store deleted the session; cookies expired: "+expiredCookies(w, set))
 	}
 	if d != nil && m.cfg.OnLogout != nil {
-		rep.add("app.erase", m.callOnLogout(r.Context(), *d), "")
+		detail := "OnLogout erased the application's copies"
+		err := m.callOnLogout(r.Context(), *d)
+		if err != nil {
+			detail = "OnLogout failed:"
+		}
+		rep.add("app.erase", err, detail)
 	}
 
 	// (3) Ask the provider to end its session.
-	st := logoutState{ReturnTo: returnTo}
+	st := logoutState{ReturnTo: returnTo, CorrelationID: cid}
 	act := action{Action: providers.Local("")}
 	if d != nil {
 		ctx := r.Context()
@@ -270,6 +274,8 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.LogoutTimeout)
 	defer cancel()
+	// Without discovery the logout endpoint is unknown, not absent.
+	discovered := resolved != nil || !p.HasLogin()
 	strategy := p.Logout
 	if strategy == nil {
 		strategy = providers.EndSession{}
@@ -284,6 +290,11 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 		m.log.Warn("provider logout failed; local logout done", "event", "logout", "provider", p.Name,
 			"correlation_id", rep.CorrelationID, "reason", describe(err))
 		act = providers.Local(providers.NoticeProviderUnreachable)
+	case act.Method == "" && act.Notice == providers.NoticeNoEndSession && !discovered:
+		rep.add("provider.end_session", errors.New("logout endpoint unknown: discovery failed"), "")
+		m.log.Warn("provider unreachable; local logout done", "event", "logout", "provider", p.Name,
+			"correlation_id", rep.CorrelationID, "reason", "discovery failed")
+		act = providers.Local(providers.NoticeProviderUnreachable)
 	case act.Method == "" && act.Notice == providers.NoticeNoEndSession:
 		rep.add("provider.end_session", nil, "the provider has no logout endpoint: local logout only")
 		m.log.Warn("provider has no end_session_endpoint; local logout only", "event", "logout",
@@ -291,7 +302,7 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 	case act.Method == "":
 		rep.add("provider.end_session", nil, "ended server to server")
 	default:
-		rep.add("provider.end_session", nil, act.Method+" "+stripQuery(act.URL))
+		rep.add("provider.end_session", nil, describeAction(act))
 	}
 	return action{Action: act, stateValue: req.State}
 }
@@ -317,6 +328,7 @@ func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {
 // apart from the deleted session; a mismatch is an error, never followed.
 func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)
+	r, _ = withCorrelation(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		m.fail(w, r, "logged_out", newError(http.StatusMethodNotAllowed, "method_not_allowed", "This address only takes the provider's redirect.", nil))
 		return
@@ -343,6 +355,8 @@ func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 			"This sign-out response could not be verified. You are signed out of this site.", errors.New(mismatch)))
 		return
 	}
+	m.log.Info("logout landed", "event", "logout", "correlation_id", correlationID(r),
+		"logout_correlation_id", st.CorrelationID, "provider_state_checked", hasEcho, "notice", st.Notice)
 	target := m.cfg.PostLogoutPath
 	if ret, ok := safeReturn(st.ReturnTo); ok {
 		target = ret
@@ -379,6 +393,37 @@ func (m *Middleware) sameOrigin(r *http.Request) bool {
 func speculative(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Sec-Purpose"), "prefetch") ||
 		strings.Contains(r.Header.Get("Purpose"), "prefetch")
+}
+
+// expiredCookies names the cookies expired in w's Set-Cookie headers
+// after the first n.
+func expiredCookies(w http.ResponseWriter, n int) string {
+	var names []string
+	for _, line := range w.Header()["Set-Cookie"][n:] {
+		if c, err := http.ParseSetCookie(line); err == nil && c.MaxAge < 0 {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// describeAction says what the browser is sent to do at the provider: the
+// method, the URL without its query, and the names of the parameters,
+// never their values.
+func describeAction(act providers.Action) string {
+	params := act.Form
+	if u, err := url.Parse(act.URL); err == nil && act.Method == http.MethodGet {
+		params = u.Query()
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return act.Method + " " + stripQuery(act.URL) + " with " + strings.Join(names, ", ")
 }
 
 func originOf(raw string) string {

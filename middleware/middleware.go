@@ -144,6 +144,7 @@ func (m *Middleware) decodeState(name, value string, dst any) error {
 // goes on to next. Use [Middleware.Require] to protect routes.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, _ = withCorrelation(r)
 		if rest, ok := strings.CutPrefix(r.URL.Path, m.cfg.PathPrefix); ok {
 			if route, ok := m.routes[rest]; ok {
 				route(w, r)
@@ -178,8 +179,9 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if wantsJSON(r) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="endsession"`)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -187,7 +189,6 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 			return
 		}
 		target := m.cfg.PathPrefix + "/login?return_to=" + url.QueryEscape(r.URL.RequestURI())
-		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, target, http.StatusSeeOther)
 	})
 }
@@ -315,6 +316,13 @@ func (m *Middleware) resolve(ctx context.Context, p *provider) (*providers.Resol
 		p.err, p.failedAt = err, m.cfg.Now()
 		return nil, err
 	}
+	// Verify ID and logout tokens with keys fetched within the request and
+	// rate limited, not with go-oidc's RemoteKeySet; see keySet.
+	keys := newKeySet(r.Endpoints.JWKSURL, m.cfg.HTTPClient, r.Endpoints.SigningAlgs, m.cfg.ProviderTimeout, m.cfg.Now)
+	r.KeySet = keys
+	r.Verifier = oidc.NewVerifier(p.Issuer, keys, &oidc.Config{
+		ClientID: p.ClientID, SupportedSigningAlgs: r.Endpoints.SigningAlgs, Now: m.cfg.Now,
+	})
 	p.resolved, p.err = r, nil
 	return r, nil
 }

@@ -170,8 +170,10 @@ type Resolved struct {
 	OAuth2    *oauth2.Config
 	Verifier  *oidc.IDTokenVerifier
 	// KeySet holds the provider's signing keys (from JWKSURL), shared with
-	// Verifier; logout tokens are checked against it too.
-	KeySet *oidc.RemoteKeySet
+	// Verifier; logout tokens are checked against it too. Resolve gives
+	// go-oidc's RemoteKeySet; the middleware puts its own, rate-limited
+	// one in its place.
+	KeySet oidc.KeySet
 	// UserInfo fetches userinfo with go-oidc; nil when the provider has no
 	// userinfo endpoint.
 	UserInfo *oidc.Provider
