@@ -87,9 +87,9 @@ type loggedOut struct {
 //     and expires, in its Set-Cookie headers, every session cookie the
 //     browser held;
 //   - the browser sends id_token_hint (wantHint; when it is "", any ID
-//     token signed by the provider, for the caller to check), post_logout_redirect_uri
-//     and state to the end-session endpoint, and the provider ends its
-//     session;
+//     token signed by the provider, for the caller to check),
+//     post_logout_redirect_uri and state to the end-session endpoint, and
+//     the provider ends its session;
 //   - the provider sends the browser back to /auth/logged-out with the
 //     state the app sent, and the app accepts it and goes home;
 //   - afterwards the browser holds no cookie of the app.
