@@ -32,13 +32,17 @@ type flow struct {
 	Created  int64  `json:"t"`
 }
 
-// flowCookiePrefix names the login flow cookies: the prefix and the state.
-func (m *Middleware) flowCookiePrefix() string {
+// stateCookieName names one of the middleware's own short-lived cookies,
+// with the __Secure- prefix on https.
+func (m *Middleware) stateCookieName(base string) string {
 	if m.secure {
-		return "__Secure-endsession_flow_"
+		return "__Secure-" + base
 	}
-	return "endsession_flow_"
+	return base
 }
+
+// flowCookiePrefix names the login flow cookies: the prefix and the state.
+func (m *Middleware) flowCookiePrefix() string { return m.stateCookieName("endsession_flow_") }
 
 func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)

@@ -76,12 +76,7 @@ type logoutState struct {
 	CorrelationID string `json:"c,omitempty"`
 }
 
-func (m *Middleware) logoutCookieName() string {
-	if m.secure {
-		return "__Secure-endsession_logout"
-	}
-	return "endsession_logout"
-}
+func (m *Middleware) logoutCookieName() string { return m.stateCookieName("endsession_logout") }
 
 // PostLogoutNoticeParam is the query parameter the post-logout page gets
 // when the provider could not be told of the logout ("provider-unreachable")

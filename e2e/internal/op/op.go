@@ -232,6 +232,13 @@ func (e Event) Seq() int64 {
 	return int64(f)
 }
 
+// Time is when the provider logged the event (its "time", to the
+// millisecond), or the zero time.
+func (e Event) Time() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, e.Str("time"))
+	return t
+}
+
 // Str returns a string field, or "".
 func (e Event) Str(key string) string {
 	s, _ := e[key].(string)

@@ -1,0 +1,69 @@
+package e2e_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/endsession/endsession/e2e/internal/browser"
+	"github.com/endsession/endsession/e2e/internal/op"
+)
+
+// TestRevocationAtLogout is scenario 7: at logout the middleware revokes
+// the refresh token, then the access token, at the provider's revocation
+// endpoint (RFC 7009), before the browser reaches the end-session
+// endpoint. The provider's log shows both revocations and the refresh
+// token destroyed; afterwards neither token works.
+func TestRevocationAtLogout(t *testing.T) {
+	o := op.Shared(t)
+	b := browser.New(t)
+	a := startApp(t, o)
+	d := login(t, b, a, "hugo")
+	disc := o.Discovery(t)
+
+	res := logoutWithButton(t, b, a, o, d.IDToken)
+	requireStep(t, a, "provider.revoke", true)
+
+	revoked := map[string]op.Event{}
+	for _, e := range o.Events(t, res.Mark, "http.request") {
+		if e.Str("route") == "revocation" {
+			if e.Int("status") != http.StatusOK {
+				t.Errorf("revocation request answered %d: %s", e.Int("status"), e)
+			}
+			revoked[e.Str("token_type_hint")] = e
+		}
+	}
+	rt, at := revoked["refresh_token"], revoked["access_token"]
+	if rt == nil || rt.Str("token_hash") != tokenHash(d.RefreshToken) {
+		t.Errorf("no revocation of the session's refresh token %s among %v", tokenHash(d.RefreshToken), revoked)
+	}
+	if at == nil || at.Str("token_hash") != tokenHash(d.AccessToken) {
+		t.Errorf("no revocation of the session's access token %s among %v", tokenHash(d.AccessToken), revoked)
+	}
+	destroyed := o.WaitEvent(t, res.Mark, "refresh_token.destroyed", func(e op.Event) bool {
+		return e.Str("token_hash") == tokenHash(d.RefreshToken)
+	})
+	end := endSessionRequest(t, o, res.Mark)
+	for _, e := range []op.Event{rt, at, destroyed} {
+		if e != nil && e.Seq() > end.Seq() {
+			t.Errorf("%s came after the end-session request (seq %d)", e, end.Seq())
+		}
+	}
+
+	// Neither token works any more.
+	cfg := &oauth2.Config{
+		ClientID: op.ConfidentialClientID, ClientSecret: op.ConfidentialClientSecret,
+		Endpoint: oauth2.Endpoint{TokenURL: disc.TokenEndpoint, AuthStyle: oauth2.AuthStyleInHeader},
+	}
+	_, err := cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: d.RefreshToken}).Token()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Errorf("refresh with the revoked refresh token: %v, want invalid_grant", err)
+	}
+	if status, _ := callUserinfo(context.Background(), disc.UserinfoEndpoint, d.AccessToken); status != http.StatusUnauthorized {
+		t.Errorf("userinfo with the revoked access token answered %d, want 401", status)
+	}
+}
