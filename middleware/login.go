@@ -79,7 +79,7 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 		ReturnTo: returnTo,
 		Created:  m.cfg.Now().Unix(),
 	}
-	value, err := m.stateCodecs[0].Encode(m.flowCookiePrefix()+f.State, f)
+	value, err := m.encodeState(m.flowCookiePrefix()+f.State, f)
 	if err != nil {
 		m.fail(w, r, "login", newError(http.StatusInternalServerError, "internal", "Sign-in could not start.", err))
 		return

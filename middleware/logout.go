@@ -174,7 +174,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	st.Notice = act.Notice
 
 	// (4) Land: at the provider, or straight on the post-logout route.
-	value, err := m.stateCodecs[0].Encode(m.logoutCookieName(), st)
+	value, err := m.encodeState(m.logoutCookieName(), st)
 	if err == nil {
 		http.SetCookie(w, &http.Cookie{
 			Name: m.logoutCookieName(), Value: value, Path: m.cfg.PathPrefix,

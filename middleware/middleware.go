@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,9 +14,9 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/gorilla/securecookie"
 	"golang.org/x/oauth2"
 
+	"github.com/endsession/endsession/internal/cookiecodec"
 	"github.com/endsession/endsession/providers"
 	"github.com/endsession/endsession/session"
 )
@@ -37,9 +38,9 @@ type Middleware struct {
 	loggedOutURL string
 	routes       map[string]http.HandlerFunc
 
-	// stateCodecs protect the login flow and logout state cookies.
-	stateCodecs []securecookie.Codec
-	usedStates  *usedStates
+	// stateCodec protects the login flow and logout state cookies.
+	stateCodec *cookiecodec.Codec
+	usedStates *usedStates
 
 	// refreshes lets concurrent requests of one session share one refresh.
 	refreshes flightGroup[refreshResult]
@@ -81,7 +82,7 @@ func New(cfg Config) (*Middleware, error) {
 			return nil, fmt.Errorf("middleware: %w", err)
 		}
 	}
-	codecs, err := stateCodecs(cfg.Keys, cfg.LoginTimeout)
+	stateCodec, err := newStateCodec(cfg.Keys, cfg.LoginTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
@@ -95,7 +96,7 @@ func New(cfg Config) (*Middleware, error) {
 		appOrigin:    origin,
 		callbackURL:  origin + cfg.PathPrefix + "/callback",
 		loggedOutURL: origin + cfg.PathPrefix + "/logged-out",
-		stateCodecs:  codecs,
+		stateCodec:   stateCodec,
 		usedStates:   newUsedStates(cfg.LoginTimeout),
 	}
 	for _, p := range cfg.Providers {
@@ -115,27 +116,34 @@ func New(cfg Config) (*Middleware, error) {
 	return m, nil
 }
 
-func stateCodecs(keys []session.KeyPair, maxAge time.Duration) ([]securecookie.Codec, error) {
+// newStateCodec returns the codec of the login flow and logout state
+// cookies: securecookie's format, JSON inside, valid for maxAge, and at
+// most 4096 bytes (securecookie's default).
+func newStateCodec(keys []session.KeyPair, maxAge time.Duration) (*cookiecodec.Codec, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("no keys")
 	}
-	codecs := make([]securecookie.Codec, len(keys))
+	pairs := make([]cookiecodec.KeyPair, len(keys))
 	for i, k := range keys {
 		if len(k.HashKey) < 32 {
 			return nil, fmt.Errorf("key pair %d: hash key must be at least 32 bytes", i)
 		}
-		c := securecookie.New(k.HashKey, k.BlockKey)
-		c.SetSerializer(securecookie.JSONEncoder{})
-		c.MaxAge(int(maxAge / time.Second))
-		codecs[i] = c
+		pairs[i] = cookiecodec.KeyPair{HashKey: k.HashKey, BlockKey: k.BlockKey}
 	}
-	return codecs, nil
+	return cookiecodec.New(pairs, maxAge, 4096)
+}
+
+// encodeState returns the value of a login flow or logout state cookie
+// named name carrying v.
+func (m *Middleware) encodeState(name string, v any) (string, error) {
+	return m.stateCodec.Encode(name, func([]byte) ([]byte, error) { return json.Marshal(v) })
 }
 
 // decodeState decodes a login flow or logout state cookie under any
 // configured key.
 func (m *Middleware) decodeState(name, value string, dst any) error {
-	return securecookie.DecodeMulti(name, value, dst, m.stateCodecs...)
+	parts := [1]string{value}
+	return m.stateCodec.Decode(name, parts[:], func(plain []byte) error { return json.Unmarshal(plain, dst) })
 }
 
 // Handler wraps next: requests to the middleware's routes (under
