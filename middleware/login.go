@@ -461,32 +461,44 @@ func safeReturn(s string) (string, bool) {
 	return s, true
 }
 
-// usedStates remembers the states already consumed, so a state is good
-// for one callback even if its cookie is replayed.
+// usedStates remembers the states already consumed, so that a state is
+// good for one callback even if its flow cookie is replayed. A state only
+// needs remembering while its flow cookie could still be accepted
+// (LoginTimeout). Entries are kept in the order they came, so the expired
+// ones leave from the front in constant time, and at most maxUsedStates
+// are kept: past that the oldest go first, which bounds the memory that a
+// flood of logins can take.
 type usedStates struct {
-	mu   sync.Mutex
-	ttl  time.Duration
-	seen map[string]time.Time
+	mu    sync.Mutex
+	ttl   time.Duration
+	seen  map[string]struct{}
+	order []usedState // oldest first
 }
 
+type usedState struct {
+	state string
+	at    time.Time
+}
+
+const maxUsedStates = 100_000
+
 func newUsedStates(ttl time.Duration) *usedStates {
-	return &usedStates{ttl: ttl, seen: make(map[string]time.Time)}
+	return &usedStates{ttl: ttl, seen: make(map[string]struct{})}
 }
 
 // use records state and reports whether it was new.
 func (u *usedStates) use(state string, now time.Time) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	for len(u.order) > 0 && (now.Sub(u.order[0].at) > u.ttl || len(u.order) >= maxUsedStates) {
+		delete(u.seen, u.order[0].state)
+		u.order[0] = usedState{}
+		u.order = u.order[1:]
+	}
 	if _, ok := u.seen[state]; ok {
 		return false
 	}
-	if len(u.seen) >= 10000 {
-		for s, at := range u.seen {
-			if now.Sub(at) > u.ttl {
-				delete(u.seen, s)
-			}
-		}
-	}
-	u.seen[state] = now
+	u.seen[state] = struct{}{}
+	u.order = append(u.order, usedState{state, now})
 	return true
 }
