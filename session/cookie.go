@@ -160,17 +160,7 @@ func (s *CookieStore) Load(r *http.Request) (*Data, error) {
 			s.verified.put(parts, clone(d), size)
 		}
 	}
-	if !d.Valid(s.now()) {
-		return nil, nil
-	}
-	revoked, err := s.revocations.Revoked(r.Context(), d)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	if revoked {
-		return nil, nil
-	}
-	return d, nil
+	return live(r.Context(), d, s.now(), s.revocations)
 }
 
 // Save implements [Store]. It fails with [ErrTooLarge], writing nothing,

@@ -110,21 +110,11 @@ func (s *GorillaStore) Load(r *http.Request) (*Data, error) {
 	if !ok {
 		return nil, nil
 	}
-	d := new(Data)
-	if err := d.UnmarshalBinary(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	d, err := decodeRecord(raw)
+	if d == nil {
+		return nil, err
 	}
-	if !d.Valid(s.now()) {
-		return nil, nil
-	}
-	revoked, err := s.revocations.Revoked(r.Context(), d)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	if revoked {
-		return nil, nil
-	}
-	return d, nil
+	return live(r.Context(), d, s.now(), s.revocations)
 }
 
 // Save implements [Store]. A session with a new ID gets a new gorilla

@@ -286,14 +286,7 @@ func (s *ServerStore) get(ctx context.Context, id string) (*Data, error) {
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	if raw == nil {
-		return nil, nil
-	}
-	d := new(Data)
-	if err := d.UnmarshalBinary(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return d, nil
+	return decodeRecord(raw)
 }
 
 // clone copies d, and its Device, so that the copy shares nothing mutable.

@@ -144,3 +144,32 @@ func unavailable(err error) error {
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
+
+// decodeRecord decodes a stored session: nil for no record, and an error
+// wrapping [ErrInvalid] for a record that does not decode.
+func decodeRecord(raw []byte) (*Data, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	d := new(Data)
+	if err := d.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return d, nil
+}
+
+// live returns d when it is still valid at now and no revocation in rev
+// ended it, and nil otherwise.
+func live(ctx context.Context, d *Data, now time.Time, rev Revocations) (*Data, error) {
+	if !d.Valid(now) {
+		return nil, nil
+	}
+	revoked, err := rev.Revoked(ctx, d)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if revoked {
+		return nil, nil
+	}
+	return d, nil
+}

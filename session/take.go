@@ -57,12 +57,9 @@ func (s *ServerStore) Take(w http.ResponseWriter, r *http.Request) (*Data, error
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	if raw == nil {
-		return nil, nil
-	}
-	d := new(Data)
-	if err := d.UnmarshalBinary(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	d, err := decodeRecord(raw)
+	if d == nil {
+		return nil, err
 	}
 	if d.ID != id {
 		return nil, fmt.Errorf("%w: record of %q holds session %q", ErrInvalid, id, d.ID)
