@@ -2,6 +2,7 @@ package devprovider
 
 import (
 	"crypto/subtle"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -302,29 +303,9 @@ func (s *Server) sweep(now time.Time) {
 		return
 	}
 	s.lastSweep = now
-	for k, c := range s.codes {
-		if !now.Before(c.expires) {
-			delete(s.codes, k)
-		}
-	}
-	for k, sess := range s.sessions {
-		if !now.Before(sess.expires) {
-			delete(s.sessions, k)
-		}
-	}
-	for k, t := range s.accessTokens {
-		if !now.Before(t.expires) {
-			delete(s.accessTokens, k)
-		}
-	}
-	for k, t := range s.refreshTokens {
-		if !now.Before(t.expires) {
-			delete(s.refreshTokens, k)
-		}
-	}
-	for id, g := range s.grants {
-		if !now.Before(g.expires) {
-			delete(s.grants, id)
-		}
-	}
+	maps.DeleteFunc(s.codes, func(_ string, c *authCode) bool { return !now.Before(c.expires) })
+	maps.DeleteFunc(s.sessions, func(_ string, o *opSession) bool { return !now.Before(o.expires) })
+	maps.DeleteFunc(s.accessTokens, func(_ string, t *accessToken) bool { return !now.Before(t.expires) })
+	maps.DeleteFunc(s.refreshTokens, func(_ string, t *refreshToken) bool { return !now.Before(t.expires) })
+	maps.DeleteFunc(s.grants, func(_ string, g *grant) bool { return !now.Before(g.expires) })
 }
