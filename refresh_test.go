@@ -102,22 +102,11 @@ func TestRefreshStormMakesOneRefresh(t *testing.T) {
 	// requests come in.
 	s.op.Fail(devprovider.Token, devprovider.Fault{Delay: 500 * time.Millisecond})
 	const n = 50
-	start := make(chan struct{})
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			resp, err := s.client.Get(s.appURL + "/profile")
-			if err != nil {
-				return
-			}
-			resp.Body.Close()
-			statuses[i] = resp.StatusCode
-		})
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = s.appURL + "/profile"
 	}
-	close(start)
-	wg.Wait()
+	statuses := s.getAtOnce(urls)
 	s.op.Recover(devprovider.Token)
 	for i, st := range statuses {
 		if st != http.StatusOK {
@@ -264,26 +253,14 @@ func TestRefreshAcrossReplicas(t *testing.T) {
 	s.op.ResetRequests()
 	s.op.Fail(devprovider.Token, devprovider.Fault{Delay: 300 * time.Millisecond})
 	const n = 40
-	start := make(chan struct{})
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		base := s.appURL
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = s.appURL + "/profile"
 		if i%2 == 1 {
-			base = replica.URL // same host, another port: the same cookies
+			urls[i] = replica.URL + "/profile" // same host, another port: the same cookies
 		}
-		wg.Go(func() {
-			<-start
-			resp, err := s.client.Get(base + "/profile")
-			if err != nil {
-				return
-			}
-			resp.Body.Close()
-			statuses[i] = resp.StatusCode
-		})
 	}
-	close(start)
-	wg.Wait()
+	statuses := s.getAtOnce(urls)
 	s.op.Recover(devprovider.Token)
 	for i, st := range statuses {
 		if st != http.StatusOK {
@@ -296,4 +273,26 @@ func TestRefreshAcrossReplicas(t *testing.T) {
 	if got := locks.locks.Load(); got != 2 {
 		t.Errorf("%d locks taken, want one per replica", got)
 	}
+}
+
+// getAtOnce sends a GET to each URL at the same moment, with the stack's
+// browser, and returns their statuses (0 for a request that failed).
+func (s *stack) getAtOnce(urls []string) []int {
+	start := make(chan struct{})
+	statuses := make([]int, len(urls))
+	var wg sync.WaitGroup
+	for i, u := range urls {
+		wg.Go(func() {
+			<-start
+			resp, err := s.client.Get(u)
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	return statuses
 }
