@@ -35,7 +35,8 @@ type CookieOptions struct {
 	Keys []KeyPair
 	// MaxSize caps the total size of all the session's cookie values, in
 	// bytes. Default 24 KiB, enough for a 10 KB session. Save fails with
-	// ErrTooLarge past it.
+	// ErrTooLarge past it. At most 16 cookies of 3800 bytes (60800 bytes):
+	// NewCookieStore rejects a larger MaxSize.
 	MaxSize int
 	// Revocations remembers sessions ended by the provider (back-channel
 	// logout), and is checked on every Load. Default: a
@@ -60,6 +61,9 @@ const defaultCacheSize = 8 << 20
 // attributes it stays under the 4096 bytes browsers keep per cookie.
 const chunkSize = 3800
 
+// maxChunks is the most cookies one session is split over.
+const maxChunks = 16
+
 // CookieStore keeps sessions in the browser, encrypted and authenticated
 // with [securecookie], split over as many cookies as the session needs.
 // It is the default store: nothing to run on the server.
@@ -83,6 +87,9 @@ func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
 	}
 	if opts.MaxSize < chunkSize {
 		return nil, fmt.Errorf("session: MaxSize %d is below one cookie (%d bytes)", opts.MaxSize, chunkSize)
+	}
+	if opts.MaxSize > maxChunks*chunkSize {
+		return nil, fmt.Errorf("session: MaxSize %d is above %d cookies of %d bytes (%d bytes)", opts.MaxSize, maxChunks, chunkSize, maxChunks*chunkSize)
 	}
 	if opts.Revocations == nil {
 		opts.Revocations = NewMemoryRevocations()
@@ -299,7 +306,8 @@ func chunkName(base string, i int) string {
 }
 
 // chunkIndex returns the chunk number of a cookie name of the family base,
-// or -1.
+// or -1: the base itself is chunk 0, base.1 to base.99 the others, written
+// in plain digits without a leading zero (never "+1", "01" or "0").
 func chunkIndex(base, name string) int {
 	if name == base {
 		return 0
@@ -308,9 +316,13 @@ func chunkIndex(base, name string) int {
 	if !ok || len(rest) == 0 || len(rest) > 2 || rest[0] == '0' {
 		return -1
 	}
-	i, err := strconv.Atoi(rest)
-	if err != nil {
-		return -1
+	i := 0
+	for j := 0; j < len(rest); j++ {
+		c := rest[j]
+		if c < '0' || c > '9' {
+			return -1
+		}
+		i = i*10 + int(c-'0')
 	}
 	return i
 }
@@ -337,7 +349,7 @@ func eachCookie(r *http.Request, fn func(name, value string)) {
 
 // chunks are the values of a family's cookies, in order.
 type chunks struct {
-	parts [16]string
+	parts [maxChunks]string
 	n     int
 }
 
