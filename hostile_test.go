@@ -559,6 +559,10 @@ func TestHostileIDTokens(t *testing.T) {
 			claims["iat"], claims["exp"] = time.Now().Add(time.Hour).Unix(), time.Now().Add(2*time.Hour).Unix()
 			body["id_token"] = s.op.SignIDToken(claims)
 		}},
+		{"iat missing", 400, func(s *stack, body, claims map[string]any) {
+			delete(claims, "iat")
+			body["id_token"] = s.op.SignIDToken(claims)
+		}},
 		{"nonce missing", 400, func(s *stack, body, claims map[string]any) {
 			delete(claims, "nonce")
 			body["id_token"] = s.op.SignIDToken(claims)

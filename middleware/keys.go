@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,14 @@ const missCooldown = 10 * time.Second
 // text of the key set's errors, so the middleware tells a provider that
 // failed from a bad token by it.
 const errFetchingKeys = "fetching keys"
+
+// keysUnreachable reports whether err, from verifying a token within ctx,
+// means that the provider's keys could not be fetched (the provider is
+// down or slow) rather than that the token is bad. go-oidc keeps only the
+// text of the key set's errors.
+func keysUnreachable(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || strings.Contains(err.Error(), errFetchingKeys)
+}
 
 var errUnknownKey = errors.New("no published key has the token's key id")
 
