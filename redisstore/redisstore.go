@@ -45,6 +45,10 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock, used to turn times into TTLs; default time.Now.
 	Now func() time.Time
+	// RevocationLimits bounds a [Revocations] list, as it bounds a
+	// [session.MemoryRevocations]; zero fields mean their defaults. The
+	// other types ignore it.
+	RevocationLimits session.RevocationLimits
 }
 
 func (o *Options) setDefaults() {

@@ -2,7 +2,7 @@ package redisstore
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -13,20 +13,31 @@ import (
 
 // Revocations is a [session.Revocations] list in Redis, shared by the
 // replicas of an application that keeps sessions in cookies (a
-// [session.CookieStore] or [session.GorillaStore]): a back-channel logout
-// received by one replica ends the session on all of them.
+// [session.CookieStore] or [session.GorillaStore]): a logout, a
+// back-channel or a front-channel logout received by one replica ends the
+// session on all of them, copies of its cookie included.
 //
-// Each match is a string "<prefix>r:sid|<issuer>|<sid>" or
-// "<prefix>r:sub|<issuer>|<subject>" holding the logout's time, expiring
-// at [session.Match.Until]. Revoked costs one MGET.
+// Each match is a string "<prefix>r:id|<id>" (a logout),
+// "<prefix>r:sid|<issuer>|<sid>" or "<prefix>r:sub|<issuer>|<subject>"
+// (a provider logout) holding the logout's time and expiring at
+// [session.Match.Until]. Revoked costs one MGET.
+//
+// The list is bounded as [session.MemoryRevocations] is, by
+// [Options.RevocationLimits]: each budget is a sorted set,
+// "<prefix>rq:logouts" and "<prefix>rq:provider", of its matches by
+// expiry; past a budget's cap, recording a match drops the one of its
+// budget that lapses soonest. Names longer than [session.MaxMatchLen] are
+// refused, so each match takes at most about 1 KB of Redis memory. Revoke
+// is one script call of O(log n).
 type Revocations struct {
-	c    client
-	opts Options
+	c      client
+	opts   Options
+	limits session.RevocationLimits
 }
 
 // DefaultRevocationTTL is how long a match without Until is kept: the
 // middleware's default absolute session lifetime.
-const DefaultRevocationTTL = 7 * 24 * time.Hour
+const DefaultRevocationTTL = session.DefaultRevocationTTL
 
 // NewRevocations returns a Revocations list using c, or an error if c or
 // opts are not suitable (see [Options.Timeout]).
@@ -35,24 +46,46 @@ func NewRevocations(c redis.UniversalClient, opts Options) (*Revocations, error)
 	if err := check(c, opts, true); err != nil {
 		return nil, err
 	}
-	return &Revocations{c: c, opts: opts}, nil
+	return &Revocations{c: c, opts: opts, limits: opts.RevocationLimits.WithDefaults()}, nil
 }
 
-func (l *Revocations) key(bySID bool, issuer, name string) string {
-	if bySID {
-		return l.opts.Prefix + "r:sid|" + issuer + "|" + name
+func (l *Revocations) key(kind, issuer, name string) string {
+	if kind == "id" {
+		return l.opts.Prefix + "r:id|" + name
 	}
-	return l.opts.Prefix + "r:sub|" + issuer + "|" + name
+	return l.opts.Prefix + "r:" + kind + "|" + issuer + "|" + name
 }
 
 // revokeScript keeps the latest logout time of a match, for at least the
-// given TTL. KEYS: the match. ARGV: time (Unix ms), ttl ms.
+// given TTL, in its budget. It first drops the budget's lapsed members
+// and, when the budget is full and the match is new, the member that
+// lapses soonest.
+//
+// KEYS: the match, its budget. ARGV: time (Unix ms), until (Unix ms), now
+// (Unix ms), the budget's cap.
 var revokeScript = redis.NewScript(`
+local at, untilms, now, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if not redis.call('ZSCORE', KEYS[2], KEYS[1]) then
+	while redis.call('ZCARD', KEYS[2]) >= cap do
+		local first = redis.call('ZPOPMIN', KEYS[2])
+		redis.call('DEL', first[1])
+	end
+end
+local ttl = untilms - now
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > ttl then
+	ttl = pttl
+end
 local old = redis.call('GET', KEYS[1])
-if not old or tonumber(old) < tonumber(ARGV[1]) then
-	redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-elseif redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
-	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if not old or tonumber(old) < at then
+	redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+else
+	redis.call('PEXPIRE', KEYS[1], ttl)
+end
+redis.call('ZADD', KEYS[2], now + ttl, KEYS[1])
+if redis.call('PTTL', KEYS[2]) < ttl then
+	redis.call('PEXPIRE', KEYS[2], ttl)
 end
 return 1
 `)
@@ -61,41 +94,56 @@ return 1
 // whose Until has passed is not recorded: no session it could select is
 // left. A zero Until means [DefaultRevocationTTL].
 func (l *Revocations) Revoke(ctx context.Context, m session.Match) error {
-	if m.Issuer == "" || (m.SID == "" && m.Subject == "") {
-		return errors.New("redisstore: a revocation needs an issuer and a sid or subject")
+	if err := session.CheckRevocation(m); err != nil {
+		return fmt.Errorf("redisstore: %w", err)
 	}
-	ttl := DefaultRevocationTTL
-	if !m.Until.IsZero() {
-		ttl = m.Until.Sub(l.opts.Now())
+	now := l.opts.Now()
+	until := m.Until
+	if until.IsZero() {
+		until = now.Add(DefaultRevocationTTL)
 	}
-	if ttl.Milliseconds() <= 0 {
+	if until.Sub(now).Milliseconds() <= 0 {
 		return nil
 	}
-	key := l.key(true, m.Issuer, m.SID)
-	if m.SID == "" {
-		key = l.key(false, m.Issuer, m.Subject)
+	key, budget, limit := l.key("id", "", m.ID), "logouts", l.limits.Logouts
+	switch {
+	case m.ID != "":
+	case m.SID != "":
+		key, budget, limit = l.key("sid", m.Issuer, m.SID), "provider", l.limits.ProviderLogouts
+	default:
+		key, budget, limit = l.key("sub", m.Issuer, m.Subject), "provider", l.limits.ProviderLogouts
 	}
+	keys := []string{key, l.opts.Prefix + "rq:" + budget}
 	return call(ctx, l.opts.Timeout, "revoke", func(ctx context.Context) error {
-		return revokeScript.Run(ctx, l.c, []string{key}, m.At.UnixMilli(), ttl.Milliseconds()).Err()
+		return revokeScript.Run(ctx, l.c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit).Err()
 	})
 }
 
 // Revoked implements [session.Revocations] with one MGET of the
-// session's sid and subject matches.
+// session's own match and of its sid and subject matches.
 func (l *Revocations) Revoked(ctx context.Context, d *session.Data) (bool, error) {
-	if d.Issuer == "" || (d.SID == "" && d.Subject == "") {
+	var keys []string
+	add := func(kind, issuer, name string) {
+		if name != "" && (kind == "id" || issuer != "") && len(name) <= session.MaxMatchLen {
+			keys = append(keys, l.key(kind, issuer, name))
+		}
+	}
+	add("id", "", d.ID)
+	add("sid", d.Issuer, d.SID)
+	add("sub", d.Issuer, d.Subject)
+	if len(keys) == 0 {
 		return false, nil
 	}
 	var vals []any
 	err := call(ctx, l.opts.Timeout, "MGET", func(ctx context.Context) error {
 		var err error
-		vals, err = l.c.MGet(ctx, l.key(true, d.Issuer, d.SID), l.key(false, d.Issuer, d.Subject)).Result()
+		vals, err = l.c.MGet(ctx, keys...).Result()
 		return err
 	})
 	if err != nil {
 		return false, err
 	}
-	for i, v := range vals {
+	for _, v := range vals {
 		s, ok := v.(string)
 		if !ok {
 			continue
@@ -104,13 +152,7 @@ func (l *Revocations) Revoked(ctx context.Context, d *session.Data) (bool, error
 		if err != nil {
 			continue
 		}
-		m := session.Match{Issuer: d.Issuer, At: time.UnixMilli(ms)}
-		if i == 0 {
-			m.SID = d.SID
-		} else {
-			m.Subject = d.Subject
-		}
-		if (m.SID != "" || m.Subject != "") && m.Matches(d) {
+		if !d.Created.After(time.UnixMilli(ms)) {
 			return true, nil
 		}
 	}

@@ -38,10 +38,13 @@ type CookieOptions struct {
 	// ErrTooLarge past it. At most 16 cookies of 3800 bytes (60800 bytes):
 	// NewCookieStore rejects a larger MaxSize.
 	MaxSize int
-	// Revocations remembers sessions ended by the provider (back-channel
-	// logout), and is checked on every Load. Default: a
-	// [MemoryRevocations] list, which only covers one process; give a
-	// shared list when there are several replicas.
+	// Revocations remembers ended sessions, and is checked on every Load:
+	// those deleted (logged out), so that a copy of their cookie opens
+	// nothing, and those ended by the provider (back-channel and
+	// front-channel logout). Default: a [MemoryRevocations] list with
+	// the default limits, which only covers one process; give a shared
+	// list (such as the redisstore module's) when there are several
+	// replicas.
 	Revocations Revocations
 	// CacheSize caps the memory, in bytes, of the cache of cookie values
 	// already verified and decoded: a browser sends the same cookie until
@@ -66,7 +69,9 @@ const maxChunks = 16
 
 // CookieStore keeps sessions in the browser, encrypted and authenticated
 // with [securecookie], split over as many cookies as the session needs.
-// It is the default store: nothing to run on the server.
+// It is the default store: nothing to run on the server but its
+// revocation list, which remembers the sessions logged out or ended by
+// the provider for as long as their cookies could still be used.
 type CookieStore struct {
 	jar         cookieJar
 	maxChunks   int
@@ -91,11 +96,11 @@ func NewCookieStore(opts CookieOptions) (*CookieStore, error) {
 	if opts.MaxSize > maxChunks*chunkSize {
 		return nil, fmt.Errorf("session: MaxSize %d is above %d cookies of %d bytes (%d bytes)", opts.MaxSize, maxChunks, chunkSize, maxChunks*chunkSize)
 	}
-	if opts.Revocations == nil {
-		opts.Revocations = NewMemoryRevocations()
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Revocations == nil {
+		opts.Revocations = newMemoryRevocations(RevocationLimits{}, opts.Now)
 	}
 	if opts.CacheSize == 0 {
 		opts.CacheSize = defaultCacheSize
@@ -198,9 +203,15 @@ func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, d *Data) erro
 	return nil
 }
 
-// Delete implements [Store]: it expires the first cookie and every chunk
-// the request carried.
-func (s *CookieStore) Delete(w http.ResponseWriter, r *http.Request, _ *Data) error {
+// Delete implements [Store]: it records d's logout in the revocation
+// list, so that a copy of its cookie opens nothing any more, then expires
+// the first cookie and every chunk the request carried. When the list
+// cannot be reached, it returns an error wrapping [ErrUnavailable] and
+// leaves the cookies as they were, so that a retry can record it.
+func (s *CookieStore) Delete(w http.ResponseWriter, r *http.Request, d *Data) error {
+	if err := recordLogout(r.Context(), s.revocations, d, s.now()); err != nil {
+		return err
+	}
 	s.jar.expireAll(w, r, s.maxChunks)
 	s.forget(r)
 	return nil

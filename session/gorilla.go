@@ -26,8 +26,9 @@ type GorillaOptions struct {
 	// SameSite=Lax and a Max-Age that ends with the session, whatever the
 	// store's Options say; the store's Domain is kept.
 	Secure bool
-	// Revocations remembers sessions ended by the provider (back-channel
-	// logout), checked on every Load. Default: a [MemoryRevocations] list,
+	// Revocations remembers ended sessions, checked on every Load: those
+	// deleted (logged out), so that a copy of a cookie opens nothing, and
+	// those ended by the provider. Default: a [MemoryRevocations] list,
 	// which only covers one process; give a shared list when there are
 	// several replicas.
 	Revocations Revocations
@@ -65,11 +66,11 @@ func NewGorillaStore(opts GorillaOptions) (*GorillaStore, error) {
 	if opts.Name == "" {
 		opts.Name = "endsession"
 	}
-	if opts.Revocations == nil {
-		opts.Revocations = NewMemoryRevocations()
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Revocations == nil {
+		opts.Revocations = newMemoryRevocations(RevocationLimits{}, opts.Now)
 	}
 	return &GorillaStore{store: opts.Store, name: opts.Name, secure: opts.Secure, revocations: opts.Revocations, now: opts.Now}, nil
 }
@@ -183,9 +184,14 @@ func isCookieError(err error) bool {
 	return errors.As(err, &ce)
 }
 
-// Delete implements [Store]: it saves the request's gorilla session with
-// MaxAge -1, which expires the cookie and erases a server-side record.
-func (s *GorillaStore) Delete(w http.ResponseWriter, r *http.Request, _ *Data) error {
+// Delete implements [Store]: it records d's logout in the revocation
+// list (a gorilla store that keeps sessions in cookies cannot erase
+// their copies), then saves the request's gorilla session with MaxAge
+// -1, which expires the cookie and erases a server-side record.
+func (s *GorillaStore) Delete(w http.ResponseWriter, r *http.Request, d *Data) error {
+	if err := recordLogout(r.Context(), s.revocations, d, s.now()); err != nil {
+		return err
+	}
 	gs, _ := s.open(r) // an unreadable session still gets its cookie expired
 	s.attributes(gs.Options, -1)
 	gs.Values = map[any]any{}

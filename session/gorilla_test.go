@@ -187,7 +187,7 @@ func TestGorillaStoreUnavailable(t *testing.T) {
 }
 
 func TestGorillaStoreEndSessionsUsesRevocations(t *testing.T) {
-	revs := session.NewMemoryRevocations()
+	revs := session.NewMemoryRevocations(session.RevocationLimits{})
 	gs := sessions.NewCookieStore(hashKey(1))
 	one, err := session.NewGorillaStore(session.GorillaOptions{Store: gs, Revocations: revs})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -22,19 +21,30 @@ type Store interface {
 	Load(r *http.Request) (*Data, error)
 	// Save writes d for the response. An empty d.ID gets a new identifier.
 	Save(w http.ResponseWriter, r *http.Request, d *Data) error
-	// Delete erases the request's session: the server-side record, if any,
-	// and every cookie, expired in this very response. d may be nil.
+	// Delete erases the request's session, d, so that no copy of its
+	// cookie opens it again: the server-side record or, for a store that
+	// keeps sessions in the browser, an entry in its revocation list for
+	// as long as the cookie could still be used. Then it expires every
+	// cookie in this very response. d may be nil (a store that keeps
+	// sessions in the browser then only expires the cookies). When the
+	// backend fails, Delete returns an error wrapping [ErrUnavailable]
+	// and leaves the cookies as they were, so that a retry can delete the
+	// session.
 	Delete(w http.ResponseWriter, r *http.Request, d *Data) error
 	// EndSessions ends every session that m matches, wherever it lives, so
 	// that the next request of those users on any replica finds none.
 	EndSessions(ctx context.Context, m Match) error
 }
 
-// Match selects the sessions that a provider ended (back-channel or
-// front-channel logout): those of Issuer with session id SID or, when SID
-// is empty, every session of Subject. Only sessions created at or before
-// At match, so the user can log in again at once.
+// Match selects ended sessions: the one session with identifier ID (a
+// logout, recorded by stores that keep sessions in the browser) or, when
+// ID is empty, those that a provider ended (back-channel or front-channel
+// logout): the sessions of Issuer with session id SID or, when SID is
+// empty, every session of Subject. Only sessions created at or before At
+// match, so the user can log in again at once.
 type Match struct {
+	// ID is a session's own identifier ([Data.ID]).
+	ID      string
 	Issuer  string
 	SID     string
 	Subject string
@@ -46,7 +56,13 @@ type Match struct {
 
 // Matches reports whether m selects d.
 func (m Match) Matches(d *Data) bool {
-	if d.Issuer != m.Issuer || d.Created.After(m.At) {
+	if d.Created.After(m.At) {
+		return false
+	}
+	if m.ID != "" {
+		return d.ID == m.ID
+	}
+	if d.Issuer != m.Issuer {
 		return false
 	}
 	if m.SID != "" {
@@ -69,72 +85,6 @@ var (
 
 // NewID returns a new random session identifier (128 bits).
 func NewID() string { return rand.Text() }
-
-// Revocations remembers sessions ended by the provider, for stores whose
-// sessions live in the browser and cannot be deleted from the server.
-type Revocations interface {
-	// Revoke records m until m.Until.
-	Revoke(ctx context.Context, m Match) error
-	// Revoked reports whether a recorded match selects d.
-	Revoked(ctx context.Context, d *Data) (bool, error)
-}
-
-// MemoryRevocations is a [Revocations] list for a single process. Use a
-// shared one (such as Redis) when several replicas serve the same users.
-type MemoryRevocations struct {
-	mu      sync.RWMutex
-	entries map[revocationKey]Match
-	now     func() time.Time
-}
-
-type revocationKey struct {
-	bySID        bool
-	issuer, name string
-}
-
-// NewMemoryRevocations returns an empty revocation list.
-func NewMemoryRevocations() *MemoryRevocations {
-	return &MemoryRevocations{entries: make(map[revocationKey]Match), now: time.Now}
-}
-
-func keyOf(m Match) revocationKey {
-	if m.SID != "" {
-		return revocationKey{true, m.Issuer, m.SID}
-	}
-	return revocationKey{false, m.Issuer, m.Subject}
-}
-
-// Revoke implements [Revocations].
-func (l *MemoryRevocations) Revoke(_ context.Context, m Match) error {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for k, old := range l.entries {
-		if now.After(old.Until) {
-			delete(l.entries, k)
-		}
-	}
-	k := keyOf(m)
-	if old, ok := l.entries[k]; !ok || old.At.Before(m.At) {
-		l.entries[k] = m
-	}
-	return nil
-}
-
-// Revoked implements [Revocations].
-func (l *MemoryRevocations) Revoked(_ context.Context, d *Data) (bool, error) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if len(l.entries) == 0 {
-		return false, nil
-	}
-	for _, k := range [2]revocationKey{{true, d.Issuer, d.SID}, {false, d.Issuer, d.Subject}} {
-		if m, ok := l.entries[k]; ok && k.name != "" && m.Matches(d) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
 
 // unavailable marks err as [ErrUnavailable], unless it already is (a
 // backend may say so itself).

@@ -25,9 +25,10 @@ type Harness struct {
 	// New returns a fresh, empty store whose clock is now. It is called
 	// once for each check.
 	New func(t *testing.T, now func() time.Time) session.Store
-	// ServerSide reports whether sessions live on the server, so that a
-	// deleted session's cookie, replayed, loads nothing. Stores that keep
-	// sessions in the browser only expire the cookie.
+	// ServerSide reports whether sessions live on the server. Every store,
+	// server-side or not, must refuse a deleted session's cookie replayed
+	// from a copy; stores that keep sessions in the browser do it with
+	// their revocation list.
 	ServerSide bool
 }
 
@@ -48,6 +49,7 @@ func Run(t *testing.T, h Harness) {
 		{"NoCookie", noCookie},
 		{"Tampered", tampered},
 		{"Delete", deleteSession},
+		{"DeleteEndsRolledCopies", deleteEndsRolledCopies},
 		{"IdleExpiry", idleExpiry},
 		{"RollingExtension", rolling},
 		{"AbsoluteExpiryWhenActive", absoluteExpiry},
@@ -262,15 +264,48 @@ func deleteSession(t *testing.T, h Harness) {
 	if d := f.load(b); d != nil {
 		t.Errorf("Load after Delete = %+v, want nil", d)
 	}
-	if !h.ServerSide {
-		return
-	}
 	old := NewBrowser()
 	for _, c := range replay {
 		old.SetCookie(c)
 	}
 	if d := f.load(old); d != nil {
 		t.Errorf("Load with the deleted session's replayed cookie = %+v, want nil", d)
+	}
+	// Nor can the copy roll its idle timeout forward.
+	f.clock.Advance(Lifetime.Idle / 2)
+	if d := f.visit(old); d != nil {
+		t.Errorf("a visit with the deleted session's copy = %+v, want nil", d)
+	}
+}
+
+// deleteEndsRolledCopies: a copy of the cookie that rolled its idle
+// timeout further than the browser's own (it was used later) is refused
+// after the browser's copy is deleted, until past its own expiry.
+func deleteEndsRolledCopies(t *testing.T, h Harness) {
+	f := newFixture(t, h)
+	b, _ := f.login("alice", "sid-1")
+	copied := NewBrowser()
+	for _, c := range b.Cookies() {
+		copied.SetCookie(c)
+	}
+	f.clock.Advance(Lifetime.Idle / 2)
+	if d := f.visit(copied); d == nil {
+		t.Fatal("the copy does not load before logout")
+	}
+	r := b.Request("/")
+	d, err := f.store.Load(r)
+	if err != nil || d == nil {
+		t.Fatalf("Load = %v, %v", d, err)
+	}
+	rec := httptest.NewRecorder()
+	if err := f.store.Delete(rec, r, d); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	for _, step := range []time.Duration{0, Lifetime.Idle/2 + time.Minute} {
+		f.clock.Advance(step)
+		if d := f.load(copied); d != nil {
+			t.Errorf("%s after Delete, the rolled copy loads %+v, want nil", step, d)
+		}
 	}
 }
 

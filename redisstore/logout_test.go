@@ -1,0 +1,127 @@
+package redisstore_test
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/endsession/endsession/redisstore"
+	"github.com/endsession/endsession/session"
+	"github.com/endsession/endsession/session/storetest"
+)
+
+// TestCookieStoreWithRevocationsConformance: a cookie store whose
+// revocation list is in Redis keeps the store contract, a deleted
+// session's copied cookie refused included.
+func TestCookieStoreWithRevocationsConformance(t *testing.T) {
+	srv := startRedis(t)
+	c := srv.Client()
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T, now func() time.Time) session.Store {
+			revs, err := redisstore.NewRevocations(c, redisstore.Options{Prefix: prefix(), Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := session.NewCookieStore(session.CookieOptions{Keys: testKeys(), Revocations: revs, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+	})
+}
+
+// TestCopiedCookieAfterLogoutAcrossReplicas: with each Redis store, a
+// copy of the session cookie taken before logout on one replica opens
+// nothing after it, on that replica and on the other.
+func TestCopiedCookieAfterLogoutAcrossReplicas(t *testing.T) {
+	srv := startRedis(t)
+	c := srv.Client()
+	for _, kind := range []string{"ServerStore+Backend", "CookieStore+Revocations"} {
+		t.Run(kind, func(t *testing.T) {
+			opts := redisstore.Options{Prefix: prefix()}
+			var a, b *replica
+			if kind == "ServerStore+Backend" {
+				a, b = redisReplicas(t, c, opts, session.Lifetime{})
+			} else {
+				var rs [2]*replica
+				for i := range rs {
+					revs, err := redisstore.NewRevocations(c, opts)
+					if err != nil {
+						t.Fatal(err)
+					}
+					store, err := session.NewCookieStore(session.CookieOptions{Keys: testKeys(), Revocations: revs})
+					if err != nil {
+						t.Fatal(err)
+					}
+					rs[i] = newReplica(t, store, session.Lifetime{})
+				}
+				a, b = rs[0], rs[1]
+			}
+			browser := storetest.NewBrowser()
+			a.login(t, browser, "alice", "sid-1")
+			copied := storetest.NewBrowser()
+			for _, ck := range browser.Cookies() {
+				copied.SetCookie(ck)
+			}
+			wantUser(t, "the copy before logout, other replica", b, copied, "alice")
+			if rec := a.logout(browser); rec.Code >= 400 {
+				t.Fatalf("logout: %d %s", rec.Code, rec.Body)
+			}
+			wantUser(t, "the browser after logout", a, browser, "")
+			wantUser(t, "the copy after logout, this replica", a, copied, "")
+			wantUser(t, "the copy after logout, other replica", b, copied, "")
+			a.login(t, browser, "alice", "sid-1")
+			wantUser(t, "a new login", b, browser, "alice")
+		})
+	}
+}
+
+// TestRevocationsBounded: a flood of provider logouts with made-up sids
+// keeps the list within its budget in Redis, evicts no user's logout,
+// and long names are refused.
+func TestRevocationsBounded(t *testing.T) {
+	srv := startRedis(t)
+	c := srv.Client()
+	p := prefix()
+	revs, err := redisstore.NewRevocations(c, redisstore.Options{
+		Prefix: p, RevocationLimits: session.RevocationLimits{Logouts: 5, ProviderLogouts: 20},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	created := now.Add(-time.Minute)
+	for i := range 3 {
+		if err := revs.Revoke(ctx, session.Match{ID: "S" + strconv.Itoa(i), At: now, Until: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 300 {
+		m := session.Match{Issuer: storetest.Issuer, SID: "flood-" + strconv.Itoa(i), At: now, Until: now.Add(7 * 24 * time.Hour)}
+		if err := revs.Revoke(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 3 logouts, 20 provider logouts and the two budgets.
+	if got := keys(t, c, p); len(got) != 3+20+2 {
+		t.Errorf("%d keys after the flood, want 25", len(got))
+	}
+	for i := range 3 {
+		if ok, err := revs.Revoked(ctx, &session.Data{ID: "S" + strconv.Itoa(i), Created: created}); err != nil || !ok {
+			t.Errorf("logout %d: Revoked = %v, %v after the flood", i, ok, err)
+		}
+	}
+	if ok, _ := revs.Revoked(ctx, &session.Data{ID: "x", Issuer: storetest.Issuer, SID: "flood-299", Created: created}); !ok {
+		t.Error("the newest provider logout was dropped")
+	}
+	if ok, _ := revs.Revoked(ctx, &session.Data{ID: "x", Issuer: storetest.Issuer, SID: "flood-0", Created: created}); ok {
+		t.Error("the oldest provider logout was kept past the budget")
+	}
+	long := strings.Repeat("s", session.MaxMatchLen+1)
+	if err := revs.Revoke(ctx, session.Match{Issuer: storetest.Issuer, SID: long, At: now, Until: now.Add(time.Hour)}); !errors.Is(err, session.ErrInvalid) {
+		t.Errorf("a %d-byte sid: %v, want ErrInvalid", len(long), err)
+	}
+}
