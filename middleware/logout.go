@@ -129,10 +129,6 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, session.ErrUnavailable):
 		rep.add("session.read", err, "store unavailable;")
-		rep.add("session.delete", nil, "cookies expired; the server record lapses with its expiry")
-		m.fail(w, r, "logout", newError(http.StatusServiceUnavailable, "store_unavailable",
-			"Sign-out could not reach the session store. Your browser's session was removed; please try again shortly.", err))
-		return
 	case err != nil:
 		rep.add("session.read", nil, "invalid session cookie, treated as none")
 	case d == nil:
@@ -141,11 +137,18 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		rep.HadSession, rep.Provider = true, d.Provider
 		rep.add("session.read", nil, "session found")
 	}
-	if deleteErr != nil {
-		rep.add("session.delete", deleteErr, "cookies expired: "+expiredCookies(w, set)+"; the store failed:")
-	} else {
-		rep.add("session.delete", nil, "the store deleted the session; cookies expired: "+expiredCookies(w, set))
+	if errors.Is(err, session.ErrUnavailable) || deleteErr != nil {
+		// Nothing is deleted, so nothing else is done: the cookies are
+		// kept, and signing out again, once the store is back, does it all.
+		if deleteErr == nil {
+			deleteErr = err
+		}
+		rep.add("session.delete", deleteErr, "nothing deleted; the session cookies are kept so that signing out again can delete the session; the store failed:")
+		m.fail(w, r, "logout", newError(http.StatusServiceUnavailable, "store_unavailable",
+			"Sign-out could not reach the session store, so you are still signed in. Please try again shortly.", deleteErr))
+		return
 	}
+	rep.add("session.delete", nil, "the store deleted the session; cookies expired: "+expiredCookies(w, set))
 	if d != nil && m.cfg.OnLogout != nil {
 		detail := "OnLogout erased the application's copies"
 		err := m.callOnLogout(r.Context(), *d)
@@ -195,8 +198,10 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 
 // readAndDelete reads the request's session and deletes it, in one step
 // when the store is a [session.Taker] (one call to a server-side backend
-// instead of two). The cookies are expired whatever happens. readErr
-// wraps [session.ErrUnavailable] when nothing could be read.
+// instead of two). The cookies are expired once the session is deleted.
+// readErr wraps [session.ErrUnavailable] when nothing could be read, and
+// deleteErr is the deletion's failure; in both cases the store keeps the
+// cookies, so that a retry can delete the session.
 func (m *Middleware) readAndDelete(w http.ResponseWriter, r *http.Request) (d *session.Data, readErr, deleteErr error) {
 	if t, ok := m.store.(session.Taker); ok {
 		d, err := t.Take(w, r)
@@ -207,7 +212,6 @@ func (m *Middleware) readAndDelete(w http.ResponseWriter, r *http.Request) (d *s
 	}
 	d, err := m.store.Load(r)
 	if errors.Is(err, session.ErrUnavailable) {
-		m.store.Delete(w, r, nil)
 		return nil, err, nil
 	}
 	return d, err, m.store.Delete(w, r, d)

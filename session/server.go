@@ -339,12 +339,13 @@ func (s *ServerStore) Save(w http.ResponseWriter, r *http.Request, d *Data) erro
 	return nil
 }
 
-// Delete implements [Store]: it expires the cookie in this response, then
-// deletes the record of d and of the request's cookie. The cookie is
-// expired even when the backend fails; the error then wraps
-// [ErrUnavailable] and the record lapses at its expiry.
+// Delete implements [Store]: it deletes the record of d and of the
+// request's cookie, then expires the cookie in this response. When the
+// backend fails, it returns an error wrapping [ErrUnavailable] and leaves
+// the cookie as it was, so that a retry, which carries it, can delete the
+// record: a cookie expired over a record that survives would leave the
+// session usable by any copy of the cookie, and deletable by no one.
 func (s *ServerStore) Delete(w http.ResponseWriter, r *http.Request, d *Data) error {
-	s.jar.expire(w, s.jar.name)
 	var ids []string
 	if d != nil && d.ID != "" {
 		ids = append(ids, d.ID)
@@ -352,12 +353,12 @@ func (s *ServerStore) Delete(w http.ResponseWriter, r *http.Request, d *Data) er
 	if id, ok := s.cookieID(r); ok && id != "" && (d == nil || id != d.ID) {
 		ids = append(ids, id)
 	}
-	if len(ids) == 0 {
-		return nil
+	if len(ids) > 0 {
+		if err := s.backend.Delete(r.Context(), ids...); err != nil {
+			return unavailable(err)
+		}
 	}
-	if err := s.backend.Delete(r.Context(), ids...); err != nil {
-		return unavailable(err)
-	}
+	s.jar.expire(w, s.jar.name)
 	return nil
 }
 
@@ -365,6 +366,16 @@ func (s *ServerStore) Delete(w http.ResponseWriter, r *http.Request, d *Data) er
 // backend's index and deletes those that m matches (created at or before
 // m.At), so the next request of those users on any replica has none.
 func (s *ServerStore) EndSessions(ctx context.Context, m Match) error {
+	if m.ID != "" {
+		d, err := s.get(ctx, m.ID)
+		if err != nil || d == nil || !m.Matches(d) {
+			return err
+		}
+		if err := s.backend.Delete(ctx, m.ID); err != nil {
+			return unavailable(err)
+		}
+		return nil
+	}
 	key := matchKey(m)
 	if key == "" {
 		return nil

@@ -12,10 +12,11 @@ import (
 // instead of twice.
 //
 // Take returns what [Store.Load] would have returned, and does what
-// [Store.Delete] does: every cookie is expired in this response, whatever
-// it returns. A non-nil session with an error wrapping [ErrUnavailable]
-// was read but not deleted (its record lapses at its expiry); no session
-// with such an error means nothing could be read.
+// [Store.Delete] does: every cookie is expired in this response, unless
+// the backend failed. An error wrapping [ErrUnavailable] leaves the
+// cookie as it was, so that a retry can delete the session: with a
+// non-nil session, it was read but not deleted; with none, nothing could
+// be read.
 type Taker interface {
 	Take(w http.ResponseWriter, r *http.Request) (*Data, error)
 }
@@ -37,7 +38,6 @@ func (s *ServerStore) Take(w http.ResponseWriter, r *http.Request) (*Data, error
 	if !ok {
 		d, err := s.Load(r)
 		if d == nil && errors.Is(err, ErrUnavailable) {
-			s.jar.expire(w, s.jar.name)
 			return nil, err
 		}
 		if derr := s.Delete(w, r, d); derr != nil {
@@ -45,18 +45,19 @@ func (s *ServerStore) Take(w http.ResponseWriter, r *http.Request) (*Data, error
 		}
 		return d, err
 	}
-	s.jar.expire(w, s.jar.name)
 	id, ok := s.cookieID(r)
-	if !ok {
-		return nil, ErrInvalid
-	}
-	if id == "" {
+	if !ok || id == "" {
+		s.jar.expire(w, s.jar.name)
+		if !ok {
+			return nil, ErrInvalid
+		}
 		return nil, nil
 	}
 	raw, err := tb.Take(r.Context(), id)
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	s.jar.expire(w, s.jar.name)
 	d, err := decodeRecord(raw)
 	if d == nil {
 		return nil, err
