@@ -10,8 +10,9 @@ import (
 // order, strings as a uvarint length and bytes, times as varint Unix
 // seconds (0 for the zero time). It is small, needs no reflection, and
 // decodes with a single allocation: every string is a slice of one copy of
-// the input.
-const codecVersion = 1
+// the input. Version 2 added TokenIssued after the other times; version 1
+// still decodes, without it.
+const codecVersion = 2
 
 var errCorrupt = errors.New("session: corrupt session data")
 
@@ -43,7 +44,7 @@ func (d *Data) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary decodes data written by [Data.MarshalBinary] into d.
 func (d *Data) UnmarshalBinary(data []byte) error {
-	if len(data) == 0 || data[0] != codecVersion {
+	if len(data) == 0 || data[0] != codecVersion && data[0] != 1 {
 		return errCorrupt
 	}
 	r := reader{s: string(data[1:])}
@@ -51,7 +52,12 @@ func (d *Data) UnmarshalBinary(data []byte) error {
 	for _, p := range d.stringPtrs() {
 		*p = r.string()
 	}
-	for _, t := range d.times() {
+	times := d.times()
+	n := len(times)
+	if data[0] == 1 {
+		n-- // no TokenIssued
+	}
+	for _, t := range times[:n] {
 		*t = timeOrZero(r.varint())
 	}
 	if r.byte() == 1 {
@@ -74,8 +80,8 @@ func (d *Data) stringPtrs() [12]*string {
 		&d.IDToken, &d.AccessToken, &d.TokenType, &d.RefreshToken, &d.ExtraClaimsJSON}
 }
 
-func (d *Data) times() [5]*time.Time {
-	return [5]*time.Time{&d.IDTokenExpiry, &d.Expiry, &d.Created, &d.LastSeen, &d.Expires}
+func (d *Data) times() [6]*time.Time {
+	return [6]*time.Time{&d.IDTokenExpiry, &d.Expiry, &d.Created, &d.LastSeen, &d.Expires, &d.TokenIssued}
 }
 
 func (d *Data) encodedSizeHint() int {

@@ -45,6 +45,10 @@ type Data struct {
 	TokenType    string
 	RefreshToken string
 	Expiry       time.Time
+	// TokenIssued is when AccessToken was received; with Expiry it gives
+	// the token's lifetime, which bounds how early it is refreshed. Zero
+	// in sessions written before it was recorded.
+	TokenIssued time.Time
 
 	// ExtraClaimsJSON is a JSON object of the claims userinfo added to or
 	// changed from the ID token's, or empty. The ID token's own claims are
