@@ -297,7 +297,11 @@ func appRoutes(mw *middleware.Middleware) http.Handler {
 		fmt.Fprint(w, d.SID)
 	})))
 	mux.Handle("/token", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, _ := middleware.TokenFromContext(r.Context())
+		tok, ok := middleware.TokenFromContext(r.Context())
+		if !ok {
+			fmt.Fprint(w, "no token")
+			return
+		}
 		fmt.Fprint(w, tok.Expiry.Unix())
 	})))
 	return mux

@@ -87,13 +87,13 @@ func TestRefreshStormMakesOneRefresh(t *testing.T) {
 	locker := &lockCounter{keys: map[string]bool{}}
 	s := newStack(t,
 		withOP(func(op *devprovider.Config) {
-			// Shorter than the refresh margin: every request finds it due.
 			op.AccessTokenTTL = time.Second
 			op.RefreshTokens = devprovider.RefreshAlways
 		}),
 		withMW(func(c *middleware.Config) { c.Locker = locker }),
 	)
 	s.login()
+	s.advance(time.Second) // every request finds the token due
 	s.op.ResetRequests()
 	locker.mu.Lock()
 	locker.locks, locker.unlocks = 0, 0
@@ -141,6 +141,7 @@ func TestRevokedRefreshTokenEndsTheSession(t *testing.T) {
 		withMW(func(c *middleware.Config) { c.Providers[0].Scopes = []string{"openid", "profile", "email"} }),
 	)
 	s.login()
+	s.advance(time.Second)
 	if err := s.op.EndUserSession("alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +167,7 @@ func TestRefreshWithProviderDownKeepsTheSession(t *testing.T) {
 		op.RefreshTokens = devprovider.RefreshAlways
 	}))
 	s.login()
+	s.advance(time.Second)
 	s.op.Fail(devprovider.Token, devprovider.Fault{Status: http.StatusServiceUnavailable})
 	if resp := s.get("/profile"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("with the token endpoint down: %d", resp.StatusCode)
@@ -226,7 +228,8 @@ func TestRefreshAcrossReplicas(t *testing.T) {
 	}
 	locks := &sharedLocks{held: map[string]chan struct{}{}}
 	// The replicas' clock runs ahead during the storm, so that a token of
-	// a minute is due while a freshly refreshed one is not.
+	// a minute is due (15 s before its expiry: a quarter of its life)
+	// while a freshly refreshed one is not.
 	var ahead atomic.Int64
 	var cfg middleware.Config
 	s := newStack(t,
@@ -249,7 +252,7 @@ func TestRefreshAcrossReplicas(t *testing.T) {
 	t.Cleanup(replica.Close)
 	s.login()
 	time.Sleep(1500 * time.Millisecond)
-	ahead.Store(int64(39 * time.Second))
+	ahead.Store(int64(46 * time.Second))
 	s.op.ResetRequests()
 	s.op.Fail(devprovider.Token, devprovider.Fault{Delay: 300 * time.Millisecond})
 	const n = 40

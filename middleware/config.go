@@ -97,6 +97,22 @@ type Config struct {
 	// Default 2 minutes.
 	LogoutTokenMaxAge time.Duration
 
+	// RefreshMargin is how long before its expiry an access token is
+	// refreshed, so that the application's calls with it do not fail in
+	// flight. It is at most a quarter of the token's lifetime: a token
+	// shorter than four margins is refreshed once in its life, when three
+	// quarters of it have passed, not at every request. Default 20
+	// seconds.
+	RefreshMargin time.Duration
+	// ExpiredTokenEndsSession, when set, ends a session whose access token
+	// has expired and that holds no refresh token (many providers give one
+	// only for the offline_access scope): the user signs in again. By
+	// default such a session goes on until its own Lifetime, and
+	// [TokenFromContext] reports no token once the access token has
+	// expired. A session whose refresh failed because the provider is down
+	// is never ended for it.
+	ExpiredTokenEndsSession bool
+
 	// Locker, when set, lets one replica at a time refresh a session's
 	// tokens: the others wait, then read the refreshed session from the
 	// store. Within one process concurrent requests of a session share one
@@ -151,6 +167,9 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.RefreshMargin == 0 {
+		c.RefreshMargin = 20 * time.Second
+	}
 	if c.LogoutTokenMaxAge == 0 {
 		c.LogoutTokenMaxAge = 2 * time.Minute
 	}
@@ -193,6 +212,9 @@ func (c *Config) validate() (*url.URL, error) {
 	}
 	if c.Lifetime.Idle < 0 || c.Lifetime.Absolute < c.Lifetime.Idle && c.Lifetime.Absolute > 0 {
 		return nil, errors.New("middleware: Lifetime.Absolute must not be shorter than Lifetime.Idle")
+	}
+	if c.RefreshMargin < 0 {
+		return nil, errors.New("middleware: RefreshMargin must not be negative")
 	}
 	if c.LogoutTokenMaxAge < 0 {
 		return nil, errors.New("middleware: LogoutTokenMaxAge must not be negative")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/endsession/endsession/session"
 )
@@ -18,14 +19,19 @@ type requestContext struct {
 	context.Context
 	session   atomic.Pointer[session.Data]
 	requestID string // the client's X-Request-Id, checked when used
+	now       func() time.Time
 
 	once sync.Once
 	cid  string
 }
 
-// withRequestContext gives r a requestContext.
-func withRequestContext(r *http.Request) *http.Request {
-	return r.WithContext(&requestContext{Context: r.Context(), requestID: r.Header.Get("X-Request-Id")})
+// clockKey finds the middleware's clock in a request's context, for
+// TokenFromContext.
+type clockKey struct{}
+
+// withRequestContext gives r a requestContext with the middleware's clock.
+func withRequestContext(r *http.Request, now func() time.Time) *http.Request {
+	return r.WithContext(&requestContext{Context: r.Context(), requestID: r.Header.Get("X-Request-Id"), now: now})
 }
 
 // withSession puts d in r's context: in its requestContext when Handler
@@ -47,6 +53,8 @@ func (c *requestContext) Value(key any) any {
 	case correlationKey:
 		c.once.Do(c.drawID)
 		return c.cid
+	case clockKey:
+		return c.now
 	}
 	return c.Context.Value(key)
 }

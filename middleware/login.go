@@ -281,15 +281,10 @@ func (m *Middleware) takeFlow(w http.ResponseWriter, r *http.Request, state stri
 // complete exchanges the code, verifies the ID token and builds the new
 // session's data.
 func (m *Middleware) complete(ctx context.Context, p *provider, resolved *providers.Resolved, f *flow, code string) (*session.Data, *Error) {
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.ProviderTimeout)
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.tokenClient(p, resolved)), m.cfg.ProviderTimeout)
 	defer cancel()
-	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(f.Verifier)}
-	for k, vs := range p.TokenParams {
-		for _, v := range vs {
-			opts = append(opts, oauth2.SetAuthURLParam(k, v))
-		}
-	}
-	tok, err := resolved.OAuth2.Exchange(ctx, code, opts...)
+	now := m.cfg.Now()
+	tok, err := resolved.OAuth2.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -315,7 +310,7 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
 		return nil, invalidToken(errors.New("ID token nonce missing or wrong"))
 	}
-	c, err := checkIDToken(p.ClientID, idt, m.cfg.Now())
+	c, err := checkIDToken(p.ClientID, idt, now)
 	if err != nil {
 		return nil, invalidToken(err)
 	}
@@ -343,7 +338,8 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 		AccessToken:     tok.AccessToken,
 		TokenType:       tok.TokenType,
 		RefreshToken:    tok.RefreshToken,
-		Expiry:          tok.Expiry,
+		Expiry:          tokenExpiry(tok, now),
+		TokenIssued:     now,
 		ExtraClaimsJSON: string(extra),
 	}, nil
 }

@@ -152,7 +152,7 @@ func (m *Middleware) decodeState(name, value string, dst any) error {
 // goes on to next. Use [Middleware.Require] to protect routes.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = withRequestContext(r)
+		r = withRequestContext(r, m.cfg.Now)
 		if rest, ok := strings.CutPrefix(r.URL.Path, m.cfg.PathPrefix); ok {
 			if route, ok := m.routes[rest]; ok {
 				route(w, r)
@@ -239,10 +239,15 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 		return r, true
 	}
 	now := m.cfg.Now()
-	if refreshDue(d, now) {
+	if refreshDue(d, now, m.cfg.RefreshMargin) {
 		if d = m.refreshSession(w, r, d, now); d == nil {
 			return r, true
 		}
+	} else if m.cfg.ExpiredTokenEndsSession && d.RefreshToken == "" && tokenExpired(d, now) {
+		m.log.Info("session ended: its access token expired and cannot be refreshed", "event", "session",
+			"provider", d.Provider, "correlation_id", correlationID(r))
+		m.store.Delete(w, r, d)
+		return r, true
 	}
 	if m.cfg.Lifetime.NeedsTouch(d, now) {
 		m.cfg.Lifetime.Stamp(d, now)
@@ -266,10 +271,20 @@ func SessionFromContext(ctx context.Context) (session.Data, bool) {
 }
 
 // TokenFromContext returns the current user's OAuth 2.0 token, for calls
-// to APIs on the user's behalf.
+// to APIs on the user's behalf. It reports false when the session has no
+// access token, or one that has expired by the middleware's clock: the
+// provider gave no refresh token (see [Config.ExpiredTokenEndsSession]), or
+// the refresh failed.
 func TokenFromContext(ctx context.Context) (*oauth2.Token, bool) {
 	d, ok := ctx.Value(sessionKey{}).(*session.Data)
 	if !ok || d.AccessToken == "" {
+		return nil, false
+	}
+	now, ok := ctx.Value(clockKey{}).(func() time.Time)
+	if !ok {
+		now = time.Now
+	}
+	if tokenExpired(d, now()) {
 		return nil, false
 	}
 	return &oauth2.Token{AccessToken: d.AccessToken, TokenType: d.TokenType, RefreshToken: d.RefreshToken, Expiry: d.Expiry}, true

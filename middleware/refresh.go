@@ -45,16 +45,33 @@ func (f LockerFunc) Lock(ctx context.Context, key string, ttl time.Duration) (fu
 	return f(ctx, key, ttl)
 }
 
-// refreshMargin is how long before its expiry an access token is
-// refreshed, so that the application's calls with it do not fail in
-// flight. A token that lives shorter than this is refreshed at every
-// request.
-const refreshMargin = 20 * time.Second
+// refreshDue reports whether d's access token should be refreshed at now:
+// within margin of its expiry, and within a quarter of its lifetime when
+// that is shorter, so that a short-lived token is refreshed once in its
+// life rather than at every request. It is on every request's path: no
+// allocation, no clock.
+func refreshDue(d *session.Data, now time.Time, margin time.Duration) bool {
+	if d.RefreshToken == "" || d.Expiry.IsZero() {
+		return false
+	}
+	if !d.TokenIssued.IsZero() {
+		margin = min(margin, d.Expiry.Sub(d.TokenIssued)/4)
+	}
+	return !now.Add(margin).Before(d.Expiry)
+}
 
-// refreshDue reports whether d's access token should be refreshed at now.
-// It is on every request's path: no allocation, no clock.
-func refreshDue(d *session.Data, now time.Time) bool {
-	return d.RefreshToken != "" && !d.Expiry.IsZero() && !now.Add(refreshMargin).Before(d.Expiry)
+// tokenExpired reports whether d's access token has expired at now.
+func tokenExpired(d *session.Data, now time.Time) bool {
+	return !d.Expiry.IsZero() && !now.Before(d.Expiry)
+}
+
+// tokenExpiry is when tok expires, counted on the middleware's clock from
+// its expires_in when it has one.
+func tokenExpiry(tok *oauth2.Token, now time.Time) time.Time {
+	if tok.ExpiresIn > 0 {
+		return now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	return tok.Expiry
 }
 
 // errGrantEnded marks a refresh the provider refused for good
@@ -133,7 +150,7 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 			m.log.Info("session ended while waiting to refresh", "event", "refresh", "provider", p.Name, "correlation_id", cid)
 			m.store.Delete(w, r, d)
 			return refreshResult{ended: true}
-		case !refreshDue(fresh, now):
+		case !refreshDue(fresh, now, m.cfg.RefreshMargin):
 			return refreshResult{data: fresh}
 		}
 		d = fresh
@@ -183,7 +200,8 @@ func (p *provider) pauseRefresh(now time.Time) {
 // claims when one came back, verified and about the same subject. An
 // error wrapping errGrantEnded means the session must end.
 func (m *Middleware) redeem(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data) (*session.Data, error) {
-	ctx = oidc.ClientContext(ctx, m.cfg.HTTPClient)
+	ctx = oidc.ClientContext(ctx, m.tokenClient(p, resolved))
+	now := m.cfg.Now()
 	tok, err := resolved.OAuth2.TokenSource(ctx, &oauth2.Token{RefreshToken: d.RefreshToken}).Token()
 	if err != nil {
 		var re *oauth2.RetrieveError
@@ -193,7 +211,8 @@ func (m *Middleware) redeem(ctx context.Context, p *provider, resolved *provider
 		return nil, err
 	}
 	nd := *d
-	nd.AccessToken, nd.TokenType, nd.Expiry = tok.AccessToken, tok.TokenType, tok.Expiry
+	nd.AccessToken, nd.TokenType = tok.AccessToken, tok.TokenType
+	nd.Expiry, nd.TokenIssued = tokenExpiry(tok, now), now
 	if tok.RefreshToken != "" {
 		nd.RefreshToken = tok.RefreshToken
 	}
@@ -215,7 +234,7 @@ func (m *Middleware) redeem(ctx context.Context, p *provider, resolved *provider
 		}
 		return nil, fmt.Errorf("%w: refreshed ID token: %w", errGrantEnded, err)
 	}
-	c, err := checkIDToken(p.ClientID, idt, m.cfg.Now())
+	c, err := checkIDToken(p.ClientID, idt, now)
 	if err == nil {
 		err = checkRefreshedIDToken(d.IDToken, d.Subject, idt, c)
 	}

@@ -84,18 +84,21 @@ func TestRefreshDue(t *testing.T) {
 		due  bool
 	}{
 		{"fresh", session.Data{RefreshToken: "r", Expiry: now.Add(time.Hour)}, false},
-		{"within the margin", session.Data{RefreshToken: "r", Expiry: now.Add(refreshMargin / 2)}, true},
+		{"within the margin", session.Data{RefreshToken: "r", Expiry: now.Add(10 * time.Second)}, true},
+		{"an 8 s token, 5 s old", session.Data{RefreshToken: "r", Expiry: now.Add(3 * time.Second), TokenIssued: now.Add(-5 * time.Second)}, false},
+		{"an 8 s token, 6 s old", session.Data{RefreshToken: "r", Expiry: now.Add(2 * time.Second), TokenIssued: now.Add(-6 * time.Second)}, true},
+		{"a 1 h token, 20 s before expiry", session.Data{RefreshToken: "r", Expiry: now.Add(20 * time.Second), TokenIssued: now.Add(-time.Hour)}, true},
 		{"expired", session.Data{RefreshToken: "r", Expiry: now.Add(-time.Minute)}, true},
 		{"no refresh token", session.Data{Expiry: now.Add(-time.Minute)}, false},
 		{"no expiry", session.Data{RefreshToken: "r"}, false},
 	}
 	for _, tc := range cases {
-		if got := refreshDue(&tc.d, now); got != tc.due {
+		if got := refreshDue(&tc.d, now, 20*time.Second); got != tc.due {
 			t.Errorf("%s: due %v, want %v", tc.name, got, tc.due)
 		}
 	}
 	d := session.Data{RefreshToken: "r", Expiry: now.Add(time.Hour)}
-	if n := testing.AllocsPerRun(100, func() { refreshDue(&d, now) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { refreshDue(&d, now, 20*time.Second) }); n != 0 {
 		t.Errorf("refreshDue allocates %v times", n)
 	}
 }
@@ -157,21 +160,31 @@ func TestRefreshUnderLockRereadsTheSession(t *testing.T) {
 }
 
 // A provider that cannot be reached leaves the session as it is, and
-// refreshes pause for a moment.
+// refreshes pause for a moment. A token still valid is handed out; an
+// expired one is not.
 func TestRefreshFailureKeepsTheSession(t *testing.T) {
-	now := time.Now()
-	stale := &session.Data{ID: "s", Provider: "op", Issuer: "https://op.invalid", RefreshToken: "r1",
-		AccessToken: "a1", Expiry: now.Add(-time.Minute), Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
-	store := &fakeStore{records: []*session.Data{stale}}
-	m := newTestMiddleware(t, store, Config{ProviderTimeout: time.Second,
-		HTTPClient: &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
-			return nil, context.DeadlineExceeded
-		})}})
-	r, _ := m.loadSession(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
-	if tok, ok := TokenFromContext(r.Context()); !ok || tok.AccessToken != "a1" {
-		t.Fatalf("token after a failed refresh: %+v", tok)
-	}
-	if p := m.providers["op"]; p.refreshPausedUntil.Load() <= now.UnixNano() {
-		t.Error("refreshes were not paused after the failure")
+	for _, expiry := range []time.Duration{10 * time.Second, -time.Minute} {
+		now := time.Now()
+		stale := &session.Data{ID: "s", Provider: "op", Issuer: "https://op.invalid", RefreshToken: "r1",
+			AccessToken: "a1", Expiry: now.Add(expiry), Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+		store := &fakeStore{records: []*session.Data{stale}}
+		m := newTestMiddleware(t, store, Config{ProviderTimeout: time.Second,
+			HTTPClient: &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+				return nil, context.DeadlineExceeded
+			})}})
+		r, _ := m.loadSession(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		if d, ok := SessionFromContext(r.Context()); !ok || d.AccessToken != "a1" {
+			t.Fatalf("session after a failed refresh: %+v", d)
+		}
+		tok, ok := TokenFromContext(r.Context())
+		if expiry > 0 && (!ok || tok.AccessToken != "a1") {
+			t.Fatalf("token after a failed refresh: %+v", tok)
+		}
+		if expiry < 0 && ok {
+			t.Fatal("an expired token was handed out")
+		}
+		if p := m.providers["op"]; p.refreshPausedUntil.Load() <= now.UnixNano() {
+			t.Error("refreshes were not paused after the failure")
+		}
 	}
 }
