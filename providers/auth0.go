@@ -20,6 +20,12 @@ import (
 // configured for "Client Secret (Basic)". Without a secret the client is
 // public and relies on PKCE.
 //
+// The scopes are "openid profile email offline_access": Auth0 issues a
+// refresh token only for offline_access (with "Allow Offline Access" on
+// the API, and the Refresh Token grant allowed for the application), and
+// without one the session cannot outlive its first access token (see
+// middleware.Config.ExpiredTokenEndsSession).
+//
 // Logout is [Auth0Logout]: the OpenID Connect endpoint /oidc/logout when
 // the tenant's discovery advertises it, the legacy /v2/logout otherwise.
 // Register the application's post-logout landing URL (AppURL +
@@ -28,6 +34,7 @@ import (
 // so the middleware never puts anything dynamic in it.
 //
 // Documentation: https://auth0.com/docs/authenticate/login/logout/log-users-out-of-auth0
+// Documentation: https://auth0.com/docs/secure/tokens/refresh-tokens/get-refresh-tokens
 func Auth0(domain, clientID, clientSecret string) Provider {
 	method := AuthPost
 	if clientSecret == "" {
@@ -39,6 +46,7 @@ func Auth0(domain, clientID, clientSecret string) Provider {
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
 		AuthMethod:   method,
+		Scopes:       []string{"openid", "profile", "email", "offline_access"},
 		Logout:       Auth0Logout{Domain: domain},
 	}
 }

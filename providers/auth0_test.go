@@ -107,7 +107,7 @@ func TestAuth0LoginLogout(t *testing.T) {
 			}
 			checkValues(t, "authorize", q, map[string]string{
 				"client_id": auth0Client, "response_type": "code", "redirect_uri": a.URL + "/auth/callback",
-				"scope": "openid profile email", "state": anyValue, "nonce": anyValue,
+				"scope": "openid profile email offline_access", "state": anyValue, "nonce": anyValue,
 				"code_challenge": anyValue, "code_challenge_method": "S256",
 			})
 			tok := f.only("token")
