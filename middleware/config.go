@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -71,6 +72,13 @@ type Config struct {
 	// slog.Default().
 	Logger *slog.Logger
 
+	// IsAPIRequest tells [Middleware.Require] which requests without a
+	// session are API calls, answered 401 with a JSON body and a
+	// WWW-Authenticate header, rather than a browser's navigation, sent to
+	// sign in and back. Requests other than GET and HEAD always get 401.
+	// Default [DefaultIsAPIRequest].
+	IsAPIRequest func(r *http.Request) bool
+
 	// ErrorHandler writes the response for every error the middleware
 	// answers itself. Default: a plain page (or JSON for clients that ask
 	// for it) with a short message and the correlation id, never the
@@ -133,7 +141,9 @@ func (c *Config) setDefaults() {
 	if c.PathPrefix == "" {
 		c.PathPrefix = "/auth"
 	}
-	c.PathPrefix = "/" + strings.Trim(c.PathPrefix, "/")
+	if strings.Trim(c.PathPrefix, "/") != "" {
+		c.PathPrefix = "/" + strings.Trim(c.PathPrefix, "/")
+	}
 	if c.PostLogoutPath == "" {
 		c.PostLogoutPath = "/"
 	}
@@ -160,6 +170,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.IsAPIRequest == nil {
+		c.IsAPIRequest = DefaultIsAPIRequest
 	}
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = DefaultErrorHandler
@@ -189,6 +202,10 @@ func (c *Config) validate() (*url.URL, error) {
 	if (app.Scheme != "https" && app.Scheme != "http") || app.Host == "" ||
 		strings.Trim(app.Path, "/") != "" || app.RawQuery != "" || app.Fragment != "" || app.User != nil {
 		return nil, fmt.Errorf("middleware: AppURL %q must be an http(s) origin such as https://app.example.com", c.AppURL)
+	}
+	if c.PathPrefix == "" || c.PathPrefix[0] != '/' || path.Clean(c.PathPrefix) != c.PathPrefix ||
+		c.PathPrefix == "/" || strings.ContainsAny(c.PathPrefix, "?#%\\ ") {
+		return nil, fmt.Errorf("middleware: PathPrefix %q must be a clean path below the root, such as /auth", c.PathPrefix)
 	}
 	if len(c.Providers) == 0 {
 		return nil, errors.New("middleware: at least one provider is required")

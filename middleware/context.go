@@ -50,6 +50,8 @@ func (c *requestContext) Value(key any) any {
 		if d := c.session.Load(); d != nil {
 			return d
 		}
+	case mountedKey:
+		return true
 	case correlationKey:
 		c.once.Do(c.drawID)
 		return c.cid
@@ -58,5 +60,9 @@ func (c *requestContext) Value(key any) any {
 	}
 	return c.Context.Value(key)
 }
+
+// mountedKey's value is true in the context of a request that went through
+// Handler.
+type mountedKey struct{}
 
 func (c *requestContext) drawID() { c.cid = newCorrelationID(c.requestID) }

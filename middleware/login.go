@@ -53,8 +53,10 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	returnTo, ok := safeReturn(q.Get("return_to"))
-	if !ok {
+	if !ok && q.Has("return_to") {
 		m.log.Warn("return target rejected", "event", "login", "code", "invalid_return_to", "correlation_id", correlationID(r))
+	}
+	if !ok {
 		returnTo = "/"
 	}
 	p, ok := m.loginProvider(q.Get("provider"))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +40,9 @@ type Middleware struct {
 	// stateCodec protects the login flow and logout state cookies.
 	stateCodec *cookiecodec.Codec
 	usedStates *usedStates
+
+	// unmounted is set once Require has logged that Handler is missing.
+	unmounted atomic.Bool
 
 	// refreshes lets concurrent requests of one session share one refresh.
 	refreshes flightGroup[refreshResult]
@@ -174,30 +176,6 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
-	})
-}
-
-// Require lets requests with a session through to next. A browser without
-// a session is sent to login and comes back afterwards; a request that
-// asks for JSON, or that is not a GET, gets 401. Use it inside
-// [Middleware.Handler].
-func (m *Middleware) Require(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := r.Context().Value(sessionKey{}).(*session.Data); ok {
-			next.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if wantsJSON(r) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("WWW-Authenticate", `Bearer realm="endsession"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"error":"unauthenticated","error_description":"Sign in first."}` + "\n"))
-			return
-		}
-		target := m.cfg.PathPrefix + "/login?return_to=" + url.QueryEscape(r.URL.RequestURI())
-		http.Redirect(w, r, target, http.StatusSeeOther)
 	})
 }
 
