@@ -21,7 +21,10 @@ import (
 // Memory is bounded by two generations of at most half the budget each:
 // when the current one is full it becomes the old one and the old one is
 // dropped; an entry found in the old generation moves back to the current
-// one. Saving over a value or deleting it removes it at once.
+// one. Saving over a value or deleting it removes it at once. Nothing the
+// cache keeps is a slice of a request's Cookie header, whose other cookies
+// could be far larger than the entry: the first chunk and the rest are
+// copies, made once when the value is put, and a moved entry keeps them.
 type verifiedCache struct {
 	mu       sync.RWMutex
 	cur, old map[string]*verifiedEntry
@@ -30,9 +33,10 @@ type verifiedCache struct {
 }
 
 type verifiedEntry struct {
-	rest string // the chunks after the first, joined
-	data *Data  // never modified
-	size int
+	first string // the first chunk, the entry's key
+	rest  string // the chunks after the first, joined
+	data  *Data  // never modified
+	size  int
 }
 
 // verifiedOverhead approximates the bytes of an entry beyond its strings:
@@ -63,7 +67,7 @@ func (c *verifiedCache) get(parts []string) *Data {
 		c.mu.Lock()
 		if e = c.old[parts[0]]; e != nil && e.matches(parts[1:]) {
 			delete(c.old, parts[0])
-			c.add(parts[0], e)
+			c.add(e)
 		}
 		c.mu.Unlock()
 	}
@@ -79,27 +83,45 @@ func (c *verifiedCache) put(parts []string, d *Data, rawSize int) {
 	if c == nil {
 		return
 	}
-	rest := strings.Join(parts[1:], "")
-	e := &verifiedEntry{rest: rest, data: d, size: len(parts[0]) + len(rest) + rawSize + verifiedOverhead}
-	if e.size > c.genSize {
+	size := rawSize + verifiedOverhead
+	for _, p := range parts {
+		size += len(p)
+	}
+	if size > c.genSize {
 		return
 	}
-	first := strings.Clone(parts[0]) // not a slice of the request's header
+	// Copies, not slices of the request's header.
+	e := &verifiedEntry{first: strings.Clone(parts[0]), rest: joined(parts[1:]), data: d, size: size}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.cur[first]; old != nil {
+	if old := c.cur[e.first]; old != nil {
 		c.curSize -= old.size
 	}
-	c.add(first, e)
+	c.add(e)
+}
+
+// joined returns parts joined in a new string, even when there is only
+// one (strings.Join would return it as it is).
+func joined(parts []string) string {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range parts {
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // add puts e in the current generation, starting a new one when it is
 // full; c.mu must be held.
-func (c *verifiedCache) add(first string, e *verifiedEntry) {
+func (c *verifiedCache) add(e *verifiedEntry) {
 	if c.curSize+e.size > c.genSize {
 		c.old, c.cur, c.curSize = c.cur, make(map[string]*verifiedEntry, len(c.cur)), 0
 	}
-	c.cur[first] = e
+	c.cur[e.first] = e
 	c.curSize += e.size
 }
 
