@@ -54,6 +54,9 @@ type stack struct {
 	offset atomic.Int64
 	// tokenHook, when set, rewrites the token endpoint's answers.
 	tokenHook func(body, claims map[string]any)
+	// answers, when set for an endpoint, answer its requests in place of
+	// the provider.
+	answers map[devprovider.Endpoint]http.HandlerFunc
 	// secrets are every token, code and cookie value seen on the wire.
 	secrets []string
 	// pages are the bodies of every response the browser got.
@@ -182,6 +185,13 @@ func (s *stack) advance(d time.Duration) { s.offset.Add(int64(d)) }
 // token it hands out and letting tokenHook rewrite the token endpoint's
 // answers.
 func (s *stack) serveProvider(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	answer := s.answers[devprovider.Endpoint(r.URL.Path)]
+	s.mu.Unlock()
+	if answer != nil {
+		answer(w, r)
+		return
+	}
 	rec := httptest.NewRecorder()
 	s.op.ServeHTTP(rec, r)
 	out := rec.Body.Bytes()
@@ -219,6 +229,17 @@ func (s *stack) serveProvider(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rec.Code)
 	w.Write(out)
+}
+
+// setAnswer makes h answer the requests to endpoint in place of the
+// provider.
+func (s *stack) setAnswer(endpoint devprovider.Endpoint, h http.HandlerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.answers == nil {
+		s.answers = map[devprovider.Endpoint]http.HandlerFunc{}
+	}
+	s.answers[endpoint] = h
 }
 
 // setTokenHook makes the token endpoint's answers go through hook, which

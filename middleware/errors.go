@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/endsession/endsession/internal/answer"
 )
 
 // Error is an error the middleware answers itself: a bad callback, a
@@ -108,8 +110,10 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, event string, 
 }
 
 // describe turns an internal error into a log-safe string: token endpoint
-// errors keep only the OAuth error code, since their bodies are the
-// provider's to fill.
+// errors keep only the status and the OAuth error code, since their bodies
+// are the provider's to fill (the other calls to providers summarise their
+// answers themselves, see internal/answer); and no description is longer
+// than maxDescription bytes.
 func describe(err error) string {
 	if err == nil {
 		return ""
@@ -120,10 +124,17 @@ func describe(err error) string {
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
-		return fmt.Sprintf("token endpoint answered %d %s", status, re.ErrorCode)
+		return strings.TrimSpace(fmt.Sprintf("token endpoint answered %d %s", status, answer.Code(re.ErrorCode)))
 	}
-	return err.Error()
+	s := err.Error()
+	if len(s) > maxDescription {
+		s = strings.ToValidUTF8(s[:maxDescription], "") + "…"
+	}
+	return s
 }
+
+// maxDescription bounds the reason a log line gives for an error.
+const maxDescription = 512
 
 // authHeaders are on every response of the middleware's routes.
 func authHeaders(w http.ResponseWriter) {

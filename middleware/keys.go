@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/endsession/endsession/internal/answer"
 )
 
 // keySet verifies token signatures with a provider's published keys (its
@@ -181,12 +182,17 @@ func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	body, err := answer.Read(resp, answer.MaxSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", k.url, err)
+	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s answered %s", k.url, resp.Status)
+		return nil, fmt.Errorf("%s: %w", k.url, answer.Failed("keys", resp, body))
 	}
 	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
-		return nil, fmt.Errorf("%s: %w", k.url, err)
+	if err := json.Unmarshal(body, &set); err != nil {
+		// The decoder's message may quote the provider's text.
+		return nil, fmt.Errorf("%s: the answer is not a JSON Web Key Set", k.url)
 	}
 	return set.Keys, nil
 }

@@ -351,19 +351,17 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 // there are none). email and name are filled from userinfo when the ID
 // token lacked them.
 func (m *Middleware) userInfo(ctx context.Context, resolved *providers.Resolved, tok *oauth2.Token, idt *oidc.IDToken, email, name *string) ([]byte, *Error) {
-	info, err := resolved.UserInfo.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	fromInfo, err := m.fetchUserInfo(ctx, resolved, tok)
 	if err != nil {
 		return nil, providerError("userinfo", err)
 	}
-	if info.Subject != idt.Subject {
+	var sub string
+	if json.Unmarshal(fromInfo["sub"], &sub) != nil || sub != idt.Subject {
 		return nil, invalidToken(errors.New("userinfo subject differs from the ID token's"))
 	}
-	var fromToken, fromInfo map[string]json.RawMessage
+	var fromToken map[string]json.RawMessage
 	if err := idt.Claims(&fromToken); err != nil {
 		return nil, invalidToken(err)
-	}
-	if err := info.Claims(&fromInfo); err != nil {
-		return nil, providerError("userinfo", err)
 	}
 	extra := map[string]json.RawMessage{}
 	for k, v := range fromInfo {

@@ -6,14 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/endsession/endsession/internal/answer"
 )
 
 // Adobe Pass Authentication hosts (SP_FQDN): production and staging.
@@ -221,9 +223,10 @@ func (l AdobePassLogout) call(ctx context.Context, client *http.Client, method, 
 			calls = append(calls, method+" "+stripQuery(target)+": no answer")
 			return 0, nil, calls, fmt.Errorf("providers: adobe pass: %w", err)
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		body, err := answer.Read(resp, 64<<10)
 		resp.Body.Close()
-		calls = append(calls, method+" "+stripQuery(target)+": "+resp.Status)
+		// The status code alone: the reason phrase is the provider's text.
+		calls = append(calls, method+" "+stripQuery(target)+": "+strconv.Itoa(resp.StatusCode))
 		if err != nil {
 			return 0, nil, calls, fmt.Errorf("providers: adobe pass: %w", err)
 		}
@@ -378,34 +381,26 @@ func (d *AdobeDCR) fetch(ctx context.Context) (*oauth2.Token, error) {
 		return nil, fmt.Errorf("providers: adobe pass: token: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	body, err := answer.Read(resp, 64<<10)
 	if err != nil {
 		return nil, fmt.Errorf("providers: adobe pass: token: %w", err)
 	}
-	var answer struct {
+	var got struct {
 		AccessToken string `json:"access_token"`
 		TokenType   string `json:"token_type"`
 		ExpiresIn   int64  `json:"expires_in"`
 		Error       string `json:"error"`
 	}
-	json.Unmarshal(body, &answer)
+	json.Unmarshal(body, &got)
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("providers: adobe pass: token endpoint answered %d %s", resp.StatusCode, safeCode(answer.Error))
+		return nil, fmt.Errorf("providers: adobe pass: token endpoint answered %d %s", resp.StatusCode, answer.Code(got.Error))
 	}
-	if answer.AccessToken == "" {
+	if got.AccessToken == "" {
 		return nil, errors.New("providers: adobe pass: token endpoint sent no access_token")
 	}
-	tok := &oauth2.Token{AccessToken: answer.AccessToken, TokenType: "Bearer"}
-	if answer.ExpiresIn > 0 {
-		tok.Expiry = time.Now().Add(time.Duration(answer.ExpiresIn) * time.Second)
+	tok := &oauth2.Token{AccessToken: got.AccessToken, TokenType: "Bearer"}
+	if got.ExpiresIn > 0 {
+		tok.Expiry = time.Now().Add(time.Duration(got.ExpiresIn) * time.Second)
 	}
 	return tok, nil
-}
-
-// safeCode keeps an OAuth error code only when it looks like one.
-func safeCode(code string) string {
-	if len(code) <= 64 && strings.Trim(code, "abcdefghijklmnopqrstuvwxyz_") == "" {
-		return code
-	}
-	return ""
 }

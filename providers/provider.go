@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/endsession/endsession/internal/answer"
 	"golang.org/x/oauth2"
 )
 
@@ -174,8 +174,10 @@ type Resolved struct {
 	// go-oidc's RemoteKeySet; the middleware puts its own, rate-limited
 	// one in its place.
 	KeySet oidc.KeySet
-	// UserInfo fetches userinfo with go-oidc; nil when the provider has no
-	// userinfo endpoint.
+	// UserInfo is go-oidc's view of the provider's userinfo endpoint; nil
+	// when the provider has none. The middleware fetches userinfo itself,
+	// within a size limit and with a summary of a failure in place of the
+	// answer's body; UserInfo tells it whether there is an endpoint.
 	UserInfo *oidc.Provider
 }
 
@@ -276,19 +278,20 @@ func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
 		return Endpoints{}, fmt.Errorf("providers: %s: discovery: %w", p.Name, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := answer.Read(resp, answer.MaxSize)
 	if err != nil {
-		return Endpoints{}, fmt.Errorf("providers: %s: discovery: %w", p.Name, err)
+		return Endpoints{}, fmt.Errorf("providers: %s: %w", p.Name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Endpoints{}, fmt.Errorf("providers: %s: discovery: %s", p.Name, resp.Status)
+		return Endpoints{}, fmt.Errorf("providers: %s: %w", p.Name, answer.Failed("discovery", resp, body))
 	}
 	var doc discoveryDoc
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return Endpoints{}, fmt.Errorf("providers: %s: discovery: %w", p.Name, err)
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery: not a JSON discovery document", p.Name)
 	}
 	if doc.Issuer != p.Issuer {
-		return Endpoints{}, fmt.Errorf("providers: %s: discovery says issuer %q, configured %q", p.Name, doc.Issuer, p.Issuer)
+		// The issuer found is the provider's text: left out.
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery names another issuer than the configured %q", p.Name, p.Issuer)
 	}
 	if doc.AuthURL == "" || doc.TokenURL == "" || doc.JWKSURL == "" {
 		return Endpoints{}, fmt.Errorf("providers: %s: discovery lacks an authorization, token or jwks endpoint", p.Name)
