@@ -837,7 +837,7 @@ func TestCrossSiteLogoutIsRefused(t *testing.T) {
 		t.Fatalf("prefetched logout link: %d", resp.StatusCode)
 	}
 	// A same-origin GET link logs out.
-	resp = s.get("/auth/logout", "Sec-Fetch-Site", "same-origin")
+	resp = s.get("/auth/logout", "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document")
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), s.op.Issuer()) {
 		t.Fatalf("same-origin GET logout: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}

@@ -162,11 +162,24 @@ func (a *app) routes() http.Handler {
 		a.mu.Unlock()
 		// The page keeps a copy of the user in the origin's storage, as
 		// applications do; Clear-Site-Data at logout is meant to remove it.
-		page(w, `<p id="user">%s</p><p id="email">%s</p><p id="name">%s</p>
+		page(w, `<p id="user">%s</p><p id="email">%s</p><p id="name">%s</p><p id="sid">%s</p>
 <form method="post" action="/auth/logout"><button id="logout" type="submit">Sign out</button></form>
+<p><a id="logout-link" href="/auth/logout">Sign out</a></p>
 <script>localStorage.setItem(%s, %s)</script>`,
-			html.EscapeString(d.Subject), html.EscapeString(d.Email), html.EscapeString(d.Name), jsString(storageKey), jsString(d.Subject))
+			html.EscapeString(d.Subject), html.EscapeString(d.Email), html.EscapeString(d.Name), html.EscapeString(d.SID),
+			jsString(storageKey), jsString(d.Subject))
 	})))
+	// A public page with content that points at the logout route, as user
+	// content on a forum might: an image and a script's fetch. Once both
+	// are done, #done says so.
+	mux.HandleFunc("GET /board", func(w http.ResponseWriter, r *http.Request) {
+		page(w, `<p id="board">board</p><img id="pixel" src="/auth/logout" alt="">
+<script>
+const img = new Promise((done) => { const p = document.getElementById("pixel"); if (p.complete) done(); else { p.onload = done; p.onerror = done; } });
+const call = fetch("/auth/logout", {credentials: "same-origin"}).then((r) => r.text(), () => "");
+Promise.all([img, call]).then(() => { const d = document.createElement("p"); d.id = "done"; d.textContent = "done"; document.body.append(d); });
+</script>`)
+	})
 	// An API call on the user's behalf: the provider's userinfo endpoint,
 	// with the access token of the session.
 	mux.Handle("GET /api", a.MW.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -81,19 +81,29 @@ type loggedOut struct {
 
 // logoutWithButton clicks the protected page's sign-out button (a form
 // posting to /auth/logout), answers "Yes, sign me out" at the provider, and
-// checks every step of a correct logout:
+// checks every step of a correct logout; see logoutThrough.
+func logoutWithButton(t *testing.T, b *browser.Browser, a *app, o *op.OP, wantHint string) loggedOut {
+	t.Helper()
+	return logoutThrough(t, b, a, o, wantHint, signOutButton, http.MethodGet)
+}
+
+// logoutThrough starts a logout from the protected page through entry,
+// answers "Yes, sign me out" at the provider, and checks every step of a
+// correct logout:
 //
-//   - the logout response redirects to the provider's end-session endpoint
-//     and expires, in its Set-Cookie headers, every session cookie the
-//     browser held;
+//   - the logout response sends the browser to the provider's end-session
+//     endpoint (a redirect, a page that navigates there, or a form posted
+//     there, as endMethod and the entry say) and expires, in its
+//     Set-Cookie headers, every session cookie the browser held;
 //   - the browser sends id_token_hint (wantHint; when it is "", any ID
 //     token signed by the provider, for the caller to check),
-//     post_logout_redirect_uri and state to the end-session endpoint, and
-//     the provider ends its session;
+//     post_logout_redirect_uri and state to the end-session endpoint by
+//     endMethod, and the provider ends its session;
 //   - the provider sends the browser back to /auth/logged-out with the
 //     state the app sent, and the app accepts it and goes home;
-//   - afterwards the browser holds no cookie of the app.
-func logoutWithButton(t *testing.T, b *browser.Browser, a *app, o *op.OP, wantHint string) loggedOut {
+//   - afterwards the browser holds no cookie of the app, and the provider
+//     holds no session of the user.
+func logoutThrough(t *testing.T, b *browser.Browser, a *app, o *op.OP, wantHint string, entry logoutEntry, endMethod string) loggedOut {
 	t.Helper()
 	disc := o.Discovery(t)
 	held := sessionCookieNames(b, a)
@@ -106,7 +116,11 @@ func logoutWithButton(t *testing.T, b *browser.Browser, a *app, o *op.OP, wantHi
 	var res loggedOut
 	res.Mark = mark
 
-	b.Click("#logout")
+	sid := b.Text("#sid")
+	if n := o.SessionsWithSID(t, sid); n != 1 {
+		t.Fatalf("before the logout the provider holds %d session(s) with the session's sid, want 1", n)
+	}
+	entry.start(t, b, a)
 	res.Final = b.ConfirmLogoutAtOP(true)
 	res.Requests = b.NavigationURLs()
 	if res.Final.String() != a.URL+"/" || !b.Exists("#home") {
@@ -114,10 +128,7 @@ func logoutWithButton(t *testing.T, b *browser.Browser, a *app, o *op.OP, wantHi
 	}
 
 	// The logout response: local deletion first, then the provider.
-	res.Logout = a.Response(http.MethodPost, "/auth/logout")
-	if res.Logout.Status != http.StatusSeeOther || !strings.HasPrefix(res.Logout.Header.Get("Location"), disc.EndSessionEndpoint+"?") {
-		t.Fatalf("the logout response is %s, want 303 to %s", res.Logout, disc.EndSessionEndpoint)
-	}
+	res.Logout = checkLogoutResponse(t, a, entry, endMethod, disc.EndSessionEndpoint)
 	expired := map[string]bool{}
 	for _, c := range res.Logout.Cookies() {
 		if c.MaxAge < 0 && c.Value == "" && c.Path == "/" {
@@ -136,8 +147,8 @@ func logoutWithButton(t *testing.T, b *browser.Browser, a *app, o *op.OP, wantHi
 	if len(ends) == 0 {
 		t.Fatalf("the browser never went to %s:\n%s", disc.EndSessionEndpoint, strings.Join(res.Requests, "\n"))
 	}
-	if ends[0].Method != http.MethodGet {
-		t.Errorf("end-session request %s, want a GET", ends[0])
+	if ends[0].Method != endMethod {
+		t.Errorf("end-session request %s, want a %s", ends[0], endMethod)
 	}
 	res.EndParams = ends[0].Params()
 	switch got := res.EndParams.Get("id_token_hint"); {
@@ -167,6 +178,9 @@ func logoutWithButton(t *testing.T, b *browser.Browser, a *app, o *op.OP, wantHi
 		t.Errorf("the provider refused the end-session request: %v", errs)
 	}
 	res.Sessions = o.Events(t, mark, "session.destroyed")
+	if n := o.SessionsWithSID(t, sid); n != 0 {
+		t.Errorf("after the logout the provider still holds the session (its admin view finds %d)", n)
+	}
 
 	// Back at the app, with the state it sent.
 	lands := b.RequestsTo(a.URL + op.LoggedOutPath)

@@ -146,13 +146,21 @@ func authHeaders(w http.ResponseWriter) {
 }
 
 // render writes one of the middleware's pages; they can't be framed and
-// run no script except the nonce'd auto-submit of the logout form.
+// run no script except a nonce'd one that submits the logout form or
+// navigates to the provider. Forms go nowhere unless data["FormAction"]
+// lists where a page's own form, and the redirects that follow it, may
+// go: browsers check both against form-action.
 func render(w http.ResponseWriter, status int, t *template.Template, data map[string]any) {
 	h := w.Header()
-	csp := "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-	if nonce, ok := data["Nonce"].(string); ok {
-		csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-" + nonce + "'; frame-ancestors 'none'; base-uri 'none'; form-action " + data["FormAction"].(string)
+	formAction, ok := data["FormAction"].(string)
+	if !ok {
+		formAction = "'none'"
 	}
+	script := ""
+	if nonce, ok := data["Nonce"].(string); ok {
+		script = "script-src 'nonce-" + nonce + "'; "
+	}
+	csp := "default-src 'none'; style-src 'unsafe-inline'; " + script + "frame-ancestors 'none'; base-uri 'none'; form-action " + formAction
 	if frameAncestors, ok := data["FrameAncestors"].(string); ok {
 		csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors " + frameAncestors
 	} else {
@@ -173,6 +181,7 @@ var (
 	pageConfirmLogout = template.Must(template.New("confirm").Parse(pageHead +
 		`<h1>Sign out?</h1><p>Do you want to sign out?</p><form method="post" action="{{.Action}}">` +
 		`{{if .ReturnTo}}<input type="hidden" name="return_to" value="{{.ReturnTo}}">{{end}}` +
+		`<input type="hidden" name="{{.FormActionField}}" value="self">` +
 		`<button type="submit" id="confirm-logout">Sign out</button></form></body></html>`))
 
 	pageFormPost = template.Must(template.New("formpost").Parse(pageHead +
@@ -180,6 +189,12 @@ var (
 		`{{range $k, $vs := .Form}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}` +
 		`<noscript><button type="submit">Continue</button></noscript></form>` +
 		`<script nonce="{{.Nonce}}">document.getElementById("logout-form").submit()</script></body></html>`))
+
+	// pageNavigate takes the browser to the provider's logout from a page
+	// of the application, where a redirect would be blocked.
+	pageNavigate = template.Must(template.New("navigate").Parse(pageHead +
+		`<h1>Signing out…</h1><p><a id="logout-continue" href="{{.URL}}">Continue</a></p>` +
+		`<script nonce="{{.Nonce}}">location.replace({{.URL}})</script></body></html>`))
 
 	pageChooseProvider = template.Must(template.New("choose").Parse(pageHead +
 		`<h1>Sign in</h1><ul>{{range .Links}}<li><a href="{{.URL}}">{{.Name}}</a></li>{{end}}</ul></body></html>`))

@@ -78,6 +78,15 @@ type logoutState struct {
 
 func (m *Middleware) logoutCookieName() string { return m.stateCookieName("endsession_logout") }
 
+// FormActionField is the field a sign-out form adds, with the value
+// "self", when its page's Content-Security-Policy has form-action 'self'
+// (as the middleware's own confirmation page does). Browsers apply
+// form-action to the redirects that follow a form submission too, so such
+// a form cannot be redirected to the provider: the logout then answers
+// with a page of the application that navigates to the provider's logout
+// instead of a redirect.
+const FormActionField = "form_action"
+
 // PostLogoutNoticeParam is the query parameter the post-logout page gets
 // when the provider could not be told of the logout ("provider-unreachable")
 // or has no logout endpoint ("local-only"). The local session is gone in
@@ -101,13 +110,16 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case http.MethodGet, http.MethodHead:
-		// Only a real same-origin navigation logs out by GET: not a HEAD,
-		// and not a prefetch or prerender the page asked the browser for.
-		if r.Method == http.MethodHead || !m.sameOrigin(r) || speculative(r) {
+		// Only a link followed on the application's own pages logs out by
+		// GET: not a HEAD, an image, a fetch, a frame, a prefetch or a
+		// prerender, and not a browser that does not say where it comes
+		// from.
+		if r.Method == http.MethodHead || !sameOriginNavigation(r) {
 			m.log.Info("logout confirmation shown", "event", "logout", "code", "cross_site_get", "correlation_id", cid)
 			ret, _ := safeReturn(r.URL.Query().Get("return_to"))
 			render(w, http.StatusOK, pageConfirmLogout, map[string]any{
 				"Title": "Sign out", "Action": m.cfg.PathPrefix + "/logout", "ReturnTo": ret,
+				"FormActionField": FormActionField, "FormAction": "'self'",
 			})
 			return
 		}
@@ -119,6 +131,9 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		returnTo = m.cfg.PostLogoutPath
 	}
+	// A form on a page whose CSP keeps form submissions on the site
+	// cannot be redirected to the provider: go there from a page instead.
+	fromPage := r.Method == http.MethodPost && formValue(r, FormActionField) == "self"
 	rep := LogoutReport{CorrelationID: cid}
 	defer m.reportLogout(r.Context(), &rep)
 
@@ -184,12 +199,20 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 			MaxAge: int(m.cfg.LoginTimeout / time.Second), HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode,
 		})
 	}
-	switch act.Method {
-	case http.MethodGet:
+	switch {
+	case act.Method == http.MethodGet && fromPage:
+		render(w, http.StatusOK, pageNavigate, map[string]any{
+			"Title": "Signing out", "URL": act.URL, "Nonce": rand.Text(),
+		})
+	case act.Method == http.MethodGet:
 		seeOther(w, r, act.URL)
-	case http.MethodPost:
+	case act.Method == http.MethodPost:
+		// The provider answers the form with a redirect back to the
+		// landing route, which the browser checks against form-action
+		// too.
 		render(w, http.StatusOK, pageFormPost, map[string]any{
-			"Title": "Signing out", "URL": act.URL, "Form": act.Form, "Nonce": rand.Text(), "FormAction": originOf(act.URL),
+			"Title": "Signing out", "URL": act.URL, "Form": act.Form, "Nonce": rand.Text(),
+			"FormAction": originOf(act.URL) + " " + m.appOrigin,
 		})
 	default:
 		http.Redirect(w, r, m.cfg.PathPrefix+"/logged-out", http.StatusSeeOther)
@@ -445,6 +468,17 @@ func (m *Middleware) sameOrigin(r *http.Request) bool {
 	default:
 		return false
 	}
+}
+
+// sameOriginNavigation reports whether the browser says, in its Fetch
+// Metadata, that r loads a top-level document from a page of the same
+// origin: a link followed or a URL set by the application's own pages,
+// not a subresource, a frame, a prefetch or a prerender. A request without
+// Fetch Metadata is not one.
+func sameOriginNavigation(r *http.Request) bool {
+	h := r.Header
+	return h.Get("Sec-Fetch-Site") == "same-origin" && h.Get("Sec-Fetch-Mode") == "navigate" &&
+		h.Get("Sec-Fetch-Dest") == "document" && !speculative(r)
 }
 
 // speculative reports a prefetch or prerender, which must not act.

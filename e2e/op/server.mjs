@@ -488,6 +488,24 @@ async function adminLogout(provider, params) {
   return [200, result];
 }
 
+// Counts the live provider sessions of an account (sub=) or the one session
+// that issued a sid (sid=): the sessions that the provider still finds (not
+// ended, not expired).
+async function countSessions(provider, params) {
+  const sub = params.get('sub');
+  const sid = params.get('sid');
+  if (!sub && !sid) return [400, { error: 'sub or sid is required' }];
+  let sessions = 0;
+  for (const [id, accountId] of [...liveSessions]) {
+    if (sub && accountId !== sub) continue;
+    const session = await provider.Session.find(id);
+    if (!session) { liveSessions.delete(id); continue; }
+    if (sid && !Object.values(session.authorizations || {}).some((a) => a.sid === sid)) continue;
+    sessions += 1;
+  }
+  return [200, { sessions }];
+}
+
 // Signs a logout token for a client without sending it, so that a test can
 // post it itself (replay, wrong sid, and so on).
 async function adminLogoutToken(provider, params) {
@@ -523,6 +541,11 @@ function adminHandler(provider) {
           const name = params.get('event');
           const list = events.filter((e) => e.seq > since && (!name || e.event === name));
           sendJSON(res, 200, { events: list, last: seq });
+          return;
+        }
+        case 'GET /__test/sessions': {
+          const [status, body] = await countSessions(provider, params);
+          sendJSON(res, status, body);
           return;
         }
         case 'POST /__test/logout': {

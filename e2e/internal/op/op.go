@@ -350,6 +350,30 @@ func (o *OP) adminLogout(t testing.TB, form url.Values) BackchannelResult {
 	return r
 }
 
+// Sessions returns how many live sessions the provider holds for the
+// account sub: its admin view, which sees every session not ended and not
+// expired.
+func (o *OP) Sessions(t testing.TB, sub string) int {
+	t.Helper()
+	return o.countSessions(t, url.Values{"sub": {sub}})
+}
+
+// SessionsWithSID is Sessions for the one provider session that issued
+// sid: 1 while it lives, 0 once it has ended.
+func (o *OP) SessionsWithSID(t testing.TB, sid string) int {
+	t.Helper()
+	return o.countSessions(t, url.Values{"sid": {sid}})
+}
+
+func (o *OP) countSessions(t testing.TB, q url.Values) int {
+	t.Helper()
+	var r struct {
+		Sessions int `json:"sessions"`
+	}
+	o.getJSON(t, "/__test/sessions?"+q.Encode(), &r)
+	return r.Sessions
+}
+
 // LogoutToken returns a logout token signed by the provider for clientID
 // (sub and/or sid), without sending it, for tests that post it themselves.
 func (o *OP) LogoutToken(t testing.TB, clientID, sub, sid string) string {
