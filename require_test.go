@@ -14,6 +14,7 @@ import (
 
 	"github.com/endsession/endsession/middleware"
 	"github.com/endsession/endsession/providers"
+	"github.com/endsession/endsession/session"
 )
 
 func TestRequireAnswersAPICallsWith401(t *testing.T) {
@@ -136,5 +137,48 @@ func TestLoginWarnsOnlyOfAnInvalidReturnTarget(t *testing.T) {
 	s.get("/auth/login?return_to=https%3A%2F%2Fevil.example%2F")
 	if !strings.Contains(s.logs.String(), "return target rejected") {
 		t.Fatalf("a hostile return_to was not logged:\n%s", s.logs)
+	}
+}
+
+func TestNewRefusesAnInsecureStoreOnHTTPS(t *testing.T) {
+	provider := []providers.Provider{{Name: "p", Issuer: "https://op.example", ClientID: "c", ClientSecret: "s"}}
+	cookies, err := session.NewCookieStore(session.CookieOptions{Keys: testKeys, Secure: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := session.NewServerStore(session.ServerOptions{Backend: session.NewMemoryBackend(session.MemoryOptions{}), Keys: testKeys, Secure: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, store := range map[string]session.Store{"cookie store": cookies, "server store": server} {
+		_, err := middleware.New(middleware.Config{AppURL: "https://app.example", Keys: testKeys, Providers: provider, Store: store})
+		if err == nil || !strings.Contains(err.Error(), "Secure") {
+			t.Errorf("%s without Secure on an https AppURL: %v", name, err)
+		}
+		if _, err := middleware.New(middleware.Config{AppURL: "http://127.0.0.1:8080", Keys: testKeys, Providers: provider, Store: store}); err != nil {
+			t.Errorf("%s without Secure on a loopback http AppURL: %v", name, err)
+		}
+	}
+}
+
+func TestNewWarnsOfPlainHTTPBeyondLoopback(t *testing.T) {
+	provider := []providers.Provider{{Name: "p", Issuer: "https://op.example", ClientID: "c", ClientSecret: "s"}}
+	for appURL, warned := range map[string]bool{
+		"http://app.example.com":  true,
+		"http://10.0.0.7:8080":    true,
+		"http://127.0.0.1:8080":   false,
+		"http://localhost:8080":   false,
+		"http://[::1]:8080":       false,
+		"https://app.example.com": false,
+	} {
+		logs := new(strings.Builder)
+		_, err := middleware.New(middleware.Config{AppURL: appURL, Keys: testKeys, Providers: provider,
+			Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))})
+		if err != nil {
+			t.Fatalf("%s: %v", appURL, err)
+		}
+		if got := strings.Contains(logs.String(), `"level":"WARN"`) && strings.Contains(logs.String(), "Secure"); got != warned {
+			t.Errorf("%s: warned %v, want %v; log: %s", appURL, got, warned, logs)
+		}
 	}
 }

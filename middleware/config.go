@@ -34,6 +34,9 @@ type Config struct {
 
 	// Store keeps sessions. Default: a [session.CookieStore] built from
 	// Keys, with a per-process revocation list for back-channel logout.
+	// With an https AppURL, a store that reports SecureCookies() false
+	// (as the session package's stores do when built without Secure) is
+	// refused.
 	Store session.Store
 
 	// PathPrefix is where the middleware mounts its routes; default
@@ -206,6 +209,9 @@ func (c *Config) validate() (*url.URL, error) {
 	if c.PathPrefix == "" || c.PathPrefix[0] != '/' || path.Clean(c.PathPrefix) != c.PathPrefix ||
 		c.PathPrefix == "/" || strings.ContainsAny(c.PathPrefix, "?#%\\ ") {
 		return nil, fmt.Errorf("middleware: PathPrefix %q must be a clean path below the root, such as /auth", c.PathPrefix)
+	}
+	if s, ok := c.Store.(interface{ SecureCookies() bool }); ok && app.Scheme == "https" && !s.SecureCookies() {
+		return nil, errors.New("middleware: AppURL is https but the Store's cookies are not Secure: build the store with Secure: true")
 	}
 	if len(c.Providers) == 0 {
 		return nil, errors.New("middleware: at least one provider is required")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -77,6 +78,10 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, err
 	}
 	secure := app.Scheme == "https"
+	if !secure && !loopback(app.Hostname()) {
+		cfg.Logger.Warn("AppURL is plain http on a host that is not loopback: cookies are not Secure and travel in clear; use https",
+			"event", "config", "app_url", cfg.AppURL)
+	}
 	store := cfg.Store
 	if store == nil {
 		store, err = session.NewCookieStore(session.CookieOptions{Secure: secure, Keys: cfg.Keys, Now: cfg.Now})
@@ -116,6 +121,16 @@ func New(cfg Config) (*Middleware, error) {
 		"/frontchannel-logout": m.frontchannelLogout,
 	}
 	return m, nil
+}
+
+// loopback reports whether host names this machine: localhost, or a
+// loopback address.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // newStateCodec returns the codec of the login flow and logout state

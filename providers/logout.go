@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -117,6 +118,22 @@ type EndSession struct {
 	RequireIDToken bool
 	// Extra parameters, sent as they are.
 	Extra url.Values
+}
+
+// Validate reports a Method other than GET or POST, and a URL that is not
+// absolute. [Provider.Validate] calls it.
+func (s EndSession) Validate() error {
+	switch strings.ToUpper(s.Method) {
+	case "", http.MethodGet, http.MethodPost:
+	default:
+		return fmt.Errorf("EndSession.Method %q is neither GET nor POST", s.Method)
+	}
+	if s.URL != "" {
+		if err := absoluteURL(s.URL); err != nil {
+			return fmt.Errorf("EndSession.URL: %w", err)
+		}
+	}
+	return nil
 }
 
 // EndSession implements [Logout].

@@ -105,6 +105,11 @@ func (p *Provider) Validate() error {
 	if p.Name == "" {
 		return errors.New("providers: a provider needs a Name")
 	}
+	if v, ok := p.Logout.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("providers: %s: %w", p.Name, err)
+		}
+	}
 	if !p.HasLogin() {
 		if p.Logout == nil {
 			return fmt.Errorf("providers: %s: a provider without Issuer needs a Logout", p.Name)

@@ -149,6 +149,9 @@ func codecsFor(keys []KeyPair) ([]securecookie.Codec, error) {
 // CookieName is the name of the session's first cookie.
 func (s *CookieStore) CookieName() string { return s.jar.name }
 
+// SecureCookies reports whether the store marks its cookies Secure.
+func (s *CookieStore) SecureCookies() bool { return s.jar.secure }
+
 // Load implements [Store].
 func (s *CookieStore) Load(r *http.Request) (*Data, error) {
 	chunks, ok := s.jar.readChunks(r, s.maxChunks)

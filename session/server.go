@@ -174,6 +174,9 @@ func NewServerStore(opts ServerOptions) (*ServerStore, error) {
 // CookieName is the name of the session cookie.
 func (s *ServerStore) CookieName() string { return s.jar.name }
 
+// SecureCookies reports whether the store marks its cookie Secure.
+func (s *ServerStore) SecureCookies() bool { return s.jar.secure }
+
 // sign returns the cookie value for id: id "." base64url(HMAC).
 func (s *ServerStore) sign(id string) string {
 	p := s.macs[0]
