@@ -14,6 +14,12 @@ import (
 // A whole application: one provider through discovery, the middleware
 // around the application's handler, and a protected page.
 func ExampleNew() {
+	// The keys are random bytes kept as hex or base64 text, such as the
+	// output of `openssl rand -hex 32` (see session.GenerateKeyPair).
+	keys, err := session.ParseKeyPair(os.Getenv("SESSION_HASH_KEY"), os.Getenv("SESSION_BLOCK_KEY"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	mw, err := middleware.New(middleware.Config{
 		AppURL: "https://app.example.com",
 		Providers: []providers.Provider{{
@@ -22,10 +28,7 @@ func ExampleNew() {
 			ClientID:     os.Getenv("OIDC_CLIENT_ID"),
 			ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
 		}},
-		Keys: []session.KeyPair{{
-			HashKey:  []byte(os.Getenv("SESSION_HASH_KEY")),  // 32 bytes or more
-			BlockKey: []byte(os.Getenv("SESSION_BLOCK_KEY")), // 16, 24 or 32 bytes
-		}},
+		Keys: []session.KeyPair{keys},
 	})
 	if err != nil {
 		log.Fatal(err) // a bad configuration stops the application at start-up

@@ -24,7 +24,11 @@ func ExampleNewBackend() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	keys := []session.KeyPair{{HashKey: []byte(os.Getenv("SESSION_HASH_KEY")), BlockKey: []byte(os.Getenv("SESSION_BLOCK_KEY"))}}
+	pair, err := session.ParseKeyPair(os.Getenv("SESSION_HASH_KEY"), os.Getenv("SESSION_BLOCK_KEY"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys := []session.KeyPair{pair}
 	store, err := session.NewServerStore(session.ServerOptions{Backend: backend, Keys: keys, Secure: true})
 	if err != nil {
 		log.Fatal(err)
@@ -44,7 +48,11 @@ func ExampleNewRevocations() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	keys := []session.KeyPair{{HashKey: []byte(os.Getenv("SESSION_HASH_KEY")), BlockKey: []byte(os.Getenv("SESSION_BLOCK_KEY"))}}
+	pair, err := session.ParseKeyPair(os.Getenv("SESSION_HASH_KEY"), os.Getenv("SESSION_BLOCK_KEY"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys := []session.KeyPair{pair}
 	store, err := session.NewCookieStore(session.CookieOptions{Keys: keys, Secure: true, Revocations: revocations})
 	if err != nil {
 		log.Fatal(err)

@@ -132,6 +132,9 @@ func codecsFor(keys []KeyPair) ([]securecookie.Codec, error) {
 		if len(k.HashKey) < 32 {
 			return nil, fmt.Errorf("session: key pair %d: hash key must be at least 32 bytes, got %d", i, len(k.HashKey))
 		}
+		if allZero(k.HashKey) || allZero(k.BlockKey) {
+			return nil, fmt.Errorf("session: key pair %d: a key is all zeros", i)
+		}
 		switch len(k.BlockKey) {
 		case 16, 24, 32:
 		default:

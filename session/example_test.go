@@ -43,3 +43,19 @@ func ExampleNewServerStore() {
 	fmt.Println(store.CookieName(), loaded.Subject, backend.Len())
 	// Output: __Host-endsession_id alice 1
 }
+
+// Keys come from the environment as hex or base64 text; text that is not
+// a random key is refused.
+func ExampleParseKeyPair() {
+	pair, err := session.ParseKeyPair(
+		"8f1c0a5e6b2d4f7a9c3e1b0d2f4a6c8e0b1d3f5a7c9e2b4d6f8a0c1e3b5d7f9a",
+		"3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGho=",
+	)
+	fmt.Println(len(pair.HashKey), len(pair.BlockKey), err)
+
+	_, err = session.ParseKeyPair("my application's secret passphrase", "")
+	fmt.Println(err != nil)
+	// Output:
+	// 32 32 <nil>
+	// true
+}

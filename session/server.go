@@ -159,6 +159,9 @@ func NewServerStore(opts ServerOptions) (*ServerStore, error) {
 		if len(k.HashKey) < 32 {
 			return nil, fmt.Errorf("session: key pair %d: hash key must be at least 32 bytes, got %d", i, len(k.HashKey))
 		}
+		if allZero(k.HashKey) {
+			return nil, fmt.Errorf("session: key pair %d: hash key is all zeros", i)
+		}
 		s.macs = append(s.macs, newMACPool(k.HashKey))
 	}
 	if opts.Name == "" {
