@@ -164,7 +164,7 @@ func FuzzCallback(f *testing.F) {
 			t.Fatalf("callback with %q answered %d", query, out.Code)
 		}
 		for _, c := range out.Result().Cookies() {
-			if !strings.HasPrefix(c.Name, "__Secure-endsession_flow_") || c.MaxAge >= 0 {
+			if !strings.HasPrefix(c.Name, "__Host-endsession_flow_") || c.MaxAge >= 0 {
 				t.Fatalf("callback with %q set cookie %s other than expiring its flow", query, c.Name)
 			}
 		}

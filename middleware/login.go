@@ -32,14 +32,21 @@ type flow struct {
 	Created  int64  `json:"t"`
 }
 
-// stateCookieName names one of the middleware's own short-lived cookies,
-// with the __Secure- prefix on https.
+// stateCookieName names one of the middleware's own short-lived cookies
+// (the login flows, the logout state), with the __Host- prefix on https:
+// the browser then takes them only from this very origin over https, never
+// from a sibling subdomain or plain http, and only with Path=/
+// (stateCookiePath) and no Domain.
 func (m *Middleware) stateCookieName(base string) string {
 	if m.secure {
-		return "__Secure-" + base
+		return "__Host-" + base
 	}
 	return base
 }
+
+// stateCookiePath is the path of the state cookies: "/", as the __Host-
+// prefix requires, on http too, so that both schemes behave alike.
+const stateCookiePath = "/"
 
 // flowCookiePrefix names the login flow cookies: the prefix and the state.
 func (m *Middleware) flowCookiePrefix() string { return m.stateCookieName("endsession_flow_") }
@@ -88,7 +95,7 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	}
 	m.dropOldFlows(w, r)
 	http.SetCookie(w, &http.Cookie{
-		Name: m.flowCookiePrefix() + f.State, Value: value, Path: m.cfg.PathPrefix,
+		Name: m.flowCookiePrefix() + f.State, Value: value, Path: stateCookiePath,
 		MaxAge: int(m.cfg.LoginTimeout / time.Second), HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode,
 	})
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)}
@@ -162,7 +169,7 @@ func (m *Middleware) dropOldFlows(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Middleware) expireFlow(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: m.cfg.PathPrefix, MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: stateCookiePath, MaxAge: -1,
 		HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode})
 }
 

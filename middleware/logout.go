@@ -195,7 +195,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	value, err := m.encodeState(m.logoutCookieName(), st)
 	if err == nil {
 		http.SetCookie(w, &http.Cookie{
-			Name: m.logoutCookieName(), Value: value, Path: m.cfg.PathPrefix,
+			Name: m.logoutCookieName(), Value: value, Path: stateCookiePath,
 			MaxAge: int(m.cfg.LoginTimeout / time.Second), HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode,
 		})
 	}
@@ -386,7 +386,7 @@ func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 	haveState := false
 	if c, err := r.Cookie(m.logoutCookieName()); err == nil {
 		haveState = m.decodeState(c.Name, c.Value, &st) == nil
-		http.SetCookie(w, &http.Cookie{Name: c.Name, Value: "", Path: m.cfg.PathPrefix, MaxAge: -1,
+		http.SetCookie(w, &http.Cookie{Name: c.Name, Value: "", Path: stateCookiePath, MaxAge: -1,
 			HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode})
 	}
 	mismatch := ""
