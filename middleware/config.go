@@ -125,10 +125,15 @@ type Config struct {
 	ExpiredTokenEndsSession bool
 
 	// Locker, when set, lets one replica at a time refresh a session's
-	// tokens: the others wait, then read the refreshed session from the
-	// store. Within one process concurrent requests of a session share one
-	// refresh without it. It only helps stores that keep sessions on the
-	// server. Default none.
+	// tokens: the others wait, then take the refreshed session. Within one
+	// process, concurrent requests of a session share one refresh without
+	// it, and requests that carry the session from before a refresh get
+	// the refreshed one for [RefreshGrace]. Across replicas, a server-side
+	// store gives the waiting replica the refreshed session; with the
+	// cookie store the Locker must also be a [RefreshResults] (as
+	// redisstore's RefreshLocker is), or a request that reaches another
+	// replica with the cookie from before a refresh sends the spent
+	// refresh token. Default none.
 	Locker Locker
 
 	// ClearSiteData, when set, adds a Clear-Site-Data header with these

@@ -47,6 +47,10 @@ type Middleware struct {
 
 	// refreshes lets concurrent requests of one session share one refresh.
 	refreshes flightGroup[refreshResult]
+	// remembered holds the recent refreshes' results, and resultCodec
+	// protects those shared through the Locker; see RefreshGrace.
+	remembered  refreshMemory
+	resultCodec *cookiecodec.Codec
 }
 
 // provider is a configured provider and what discovery found, resolved
@@ -93,6 +97,10 @@ func New(cfg Config) (*Middleware, error) {
 	if err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
+	resultCodec, err := newResultCodec(cfg.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: %w", err)
+	}
 	origin := app.Scheme + "://" + app.Host
 	m := &Middleware{
 		cfg:          cfg,
@@ -104,6 +112,7 @@ func New(cfg Config) (*Middleware, error) {
 		callbackURL:  origin + cfg.PathPrefix + "/callback",
 		loggedOutURL: origin + cfg.PathPrefix + "/logged-out",
 		stateCodec:   stateCodec,
+		resultCodec:  resultCodec,
 		usedStates:   newUsedStates(cfg.LoginTimeout),
 	}
 	for _, p := range cfg.Providers {

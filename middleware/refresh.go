@@ -91,16 +91,18 @@ type refreshResult struct {
 }
 
 // refreshSession refreshes d's tokens before the application sees the
-// request. Concurrent requests of one session share one refresh. It
-// returns the session to go on with: the refreshed one, d itself when the
-// refresh failed (the provider is down: the old token is used), or nil
-// when the session ended (the grant was revoked).
+// request. Concurrent requests that carry the same refresh token share one
+// refresh, and a request whose refresh token was spent within RefreshGrace
+// gets the session that refresh made. It returns the session to go on
+// with: the refreshed one, d itself when the refresh failed (the provider
+// is down: the old token is used), or nil when the session ended (the
+// grant was revoked).
 func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, d *session.Data, now time.Time) *session.Data {
 	p, ok := m.providers[d.Provider]
-	if !ok || !p.HasLogin() || now.UnixNano() < p.refreshPausedUntil.Load() {
+	if !ok || !p.HasLogin() {
 		return d
 	}
-	res, leader := m.refreshes.do(r.Context(), d.ID, func() refreshResult {
+	res, leader := m.refreshes.do(r.Context(), spentKey(d), func() refreshResult {
 		return m.refreshLeader(w, r, p, d, now)
 	})
 	switch {
@@ -122,10 +124,13 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, d *s
 	return &cp
 }
 
-// refreshLeader is the one refresh of a session in this process: under
-// the Locker when there is one, it reads the session again (another
-// replica may have refreshed it), redeems the refresh token, and saves
-// the session or, when the provider ended the grant, deletes it.
+// refreshLeader is the one refresh of a refresh token in this process. A
+// token spent within RefreshGrace gets that refresh's result. Otherwise,
+// under the Locker when there is one, it looks again for a result (another
+// replica may have just refreshed) and reads the session again (a
+// server-side store holds the refreshed one), redeems the refresh token,
+// remembers the result, and saves the session or, when the provider ended
+// the grant, deletes it.
 func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *provider, d *session.Data, now time.Time) refreshResult {
 	cid := correlationID(r)
 	fail := func(what string, err error) refreshResult {
@@ -136,12 +141,21 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 	// The refresh outlives a request that gives up: others wait for it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), m.cfg.ProviderTimeout)
 	defer cancel()
+	if nd := m.recall(ctx, d, now); nd != nil {
+		return m.takeRefreshed(w, r, p, nd)
+	}
+	if now.UnixNano() < p.refreshPausedUntil.Load() {
+		return refreshResult{}
+	}
 	if m.cfg.Locker != nil {
 		unlock, err := m.cfg.Locker.Lock(ctx, refreshLockKey(d.ID), m.cfg.ProviderTimeout)
 		if err != nil {
 			return fail("lock", err)
 		}
 		defer unlock()
+		if nd := m.recall(ctx, d, now); nd != nil {
+			return m.takeRefreshed(w, r, p, nd)
+		}
 		fresh, err := m.store.Load(r)
 		switch {
 		case err != nil:
@@ -172,6 +186,9 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 		return fail("token", err)
 	}
 	m.cfg.Lifetime.Stamp(nd, now)
+	// Remembered before the lock is released, so that the next holder
+	// finds it.
+	m.remember(ctx, spentKey(d), nd, now)
 	if err := m.store.Save(w, r, nd); err != nil {
 		m.log.Warn("refreshed session not saved", "event", "refresh", "provider", p.Name,
 			"correlation_id", cid, "reason", describe(err))
@@ -179,6 +196,21 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	m.log.Debug("tokens refreshed", "event", "refresh", "provider", p.Name, "correlation_id", cid)
 	return refreshResult{data: nd, saved: true}
+}
+
+// takeRefreshed goes on with nd, the session a recent refresh made from
+// the request's: it is saved for this response, so that the browser gets
+// the new cookie.
+func (m *Middleware) takeRefreshed(w http.ResponseWriter, r *http.Request, p *provider, nd *session.Data) refreshResult {
+	cp := *nd
+	if err := m.store.Save(w, r, &cp); err != nil {
+		m.log.Warn("refreshed session not saved", "event", "refresh", "provider", p.Name,
+			"correlation_id", correlationID(r), "reason", describe(err))
+		return refreshResult{data: &cp}
+	}
+	m.log.Debug("session from before a refresh given the refreshed one", "event", "refresh", "provider", p.Name,
+		"correlation_id", correlationID(r))
+	return refreshResult{data: &cp, saved: true}
 }
 
 // refreshLockKey names a session's refresh lock without spreading its

@@ -113,13 +113,45 @@ func (k *Lock) Release(ctx context.Context) error {
 }
 
 // RefreshLocker returns l as a [middleware.Locker] for Config.Locker, so
-// that replicas sharing this Redis refresh a session one at a time.
+// that replicas sharing this Redis refresh a session one at a time. It is
+// also a [middleware.RefreshResults]: the result of each refresh, which
+// the middleware encrypts under its session keys, is kept for the grace
+// window as a string "<prefix>r:<key>" set with a TTL, so that a request
+// carrying the session from before a refresh gets the refreshed one on
+// any replica.
 func (l *Locker) RefreshLocker() middleware.Locker {
-	return middleware.LockerFunc(func(ctx context.Context, key string, ttl time.Duration) (func(), error) {
-		lk, err := l.Lock(ctx, key, ttl)
-		if err != nil {
-			return nil, err
-		}
-		return func() { lk.Release(context.WithoutCancel(ctx)) }, nil
+	return refreshLocker{l}
+}
+
+// refreshLocker is a Locker's [middleware.Locker] and
+// [middleware.RefreshResults].
+type refreshLocker struct{ l *Locker }
+
+func (r refreshLocker) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	lk, err := r.l.Lock(ctx, key, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return func() { lk.Release(context.WithoutCancel(ctx)) }, nil
+}
+
+// Remember implements [middleware.RefreshResults] with one SET and a TTL.
+func (r refreshLocker) Remember(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	return call(ctx, r.l.opts.Timeout, "remember refresh", func(ctx context.Context) error {
+		return r.l.c.Set(ctx, r.l.opts.Prefix+"r:"+key, value, ttl).Err()
 	})
+}
+
+// Recall implements [middleware.RefreshResults] with one GET.
+func (r refreshLocker) Recall(ctx context.Context, key string) ([]byte, error) {
+	var value []byte
+	err := call(ctx, r.l.opts.Timeout, "recall refresh", func(ctx context.Context) error {
+		var err error
+		value, err = r.l.c.Get(ctx, r.l.opts.Prefix+"r:"+key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			value, err = nil, nil
+		}
+		return err
+	})
+	return value, err
 }

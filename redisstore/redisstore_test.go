@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/endsession/endsession/middleware"
 	"github.com/endsession/endsession/redisstore"
 	"github.com/endsession/endsession/session"
 	"github.com/endsession/endsession/session/storetest"
@@ -379,5 +380,36 @@ func TestRefreshLockerHoldsUntilUnlocked(t *testing.T) {
 		t.Fatal("unlock did not free the lock")
 	} else {
 		lk.Release(ctx)
+	}
+}
+
+// The refresh locker keeps the results of refreshes for the other
+// replicas, for the TTL asked.
+func TestRefreshLockerSharesResults(t *testing.T) {
+	srv := startRedis(t)
+	locks, err := redisstore.NewLocker(srv.Client(), redisstore.Options{Prefix: prefix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, ok := locks.RefreshLocker().(middleware.RefreshResults)
+	if !ok {
+		t.Fatal("the refresh locker shares no results")
+	}
+	if v, err := results.Recall(ctx, "k1"); v != nil || err != nil {
+		t.Fatalf("a result never kept: %q, %v", v, err)
+	}
+	if err := results.Remember(ctx, "k1", []byte("sealed"), 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := results.Recall(ctx, "k1"); string(v) != "sealed" || err != nil {
+		t.Fatalf("recalled %q, %v", v, err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if v, err := results.Recall(ctx, "k1"); v != nil || err != nil {
+		t.Fatalf("a result past its TTL: %q, %v", v, err)
+	}
+	srv.Stop()
+	if _, err := results.Recall(ctx, "k1"); !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("with Redis down: %v", err)
 	}
 }
