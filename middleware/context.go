@@ -17,9 +17,9 @@ import (
 // nor for a context per value.
 type requestContext struct {
 	context.Context
-	session   atomic.Pointer[session.Data]
-	requestID string // the client's X-Request-Id, checked when used
-	now       func() time.Time
+	session atomic.Pointer[session.Data]
+	header  http.Header // the request's, for its X-Request-Id or traceparent, checked when used
+	now     func() time.Time
 
 	once sync.Once
 	cid  string
@@ -31,7 +31,7 @@ type clockKey struct{}
 
 // withRequestContext gives r a requestContext with the middleware's clock.
 func withRequestContext(r *http.Request, now func() time.Time) *http.Request {
-	return r.WithContext(&requestContext{Context: r.Context(), requestID: r.Header.Get("X-Request-Id"), now: now})
+	return r.WithContext(&requestContext{Context: r.Context(), header: r.Header, now: now})
 }
 
 // withSession puts d in r's context: in its requestContext when Handler
@@ -65,4 +65,4 @@ func (c *requestContext) Value(key any) any {
 // Handler.
 type mountedKey struct{}
 
-func (c *requestContext) drawID() { c.cid = newCorrelationID(c.requestID) }
+func (c *requestContext) drawID() { c.cid = newCorrelationID(c.header) }

@@ -74,16 +74,45 @@ func correlationID(r *http.Request) string {
 	if id, ok := r.Context().Value(correlationKey{}).(string); ok {
 		return id
 	}
-	return newCorrelationID(r.Header.Get("X-Request-Id"))
+	return newCorrelationID(r.Header)
 }
 
-// newCorrelationID returns requestID when it is well-formed, or a new
-// random id.
-func newCorrelationID(requestID string) string {
-	if id := requestID; id != "" && len(id) <= 64 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == "" {
+// newCorrelationID returns the correlation id of a request with header h:
+// its X-Request-Id when that is 1 to 64 letters, digits, '-', '_' or '.';
+// else the trace id of a valid W3C traceparent (32 lower-case hex digits,
+// not all zero, in a version other than ff), so that the middleware's
+// records join the request's trace; else a new random id.
+func newCorrelationID(h http.Header) string {
+	if id := h.Get("X-Request-Id"); id != "" && len(id) <= 64 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == "" {
+		return id
+	}
+	if id, ok := traceID(h.Get("Traceparent")); ok {
 		return id
 	}
 	return rand.Text()[:16]
+}
+
+// traceID returns the trace id of a W3C Trace Context traceparent header,
+// "version-traceid-parentid-flags", when it is well-formed.
+func traceID(tp string) (string, bool) {
+	if len(tp) < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' || (len(tp) > 55 && tp[55] != '-') {
+		return "", false
+	}
+	version, id := tp[:2], tp[3:35]
+	if !lowerHex(version) || version == "ff" || (version == "00" && len(tp) != 55) ||
+		!lowerHex(id) || id == "00000000000000000000000000000000" || !lowerHex(tp[36:52]) || !lowerHex(tp[53:55]) {
+		return "", false
+	}
+	return id, true
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // withCorrelation puts the request's correlation id in its context, unless
@@ -92,7 +121,7 @@ func withCorrelation(r *http.Request) (*http.Request, string) {
 	if id, ok := r.Context().Value(correlationKey{}).(string); ok {
 		return r, id
 	}
-	id := newCorrelationID(r.Header.Get("X-Request-Id"))
+	id := newCorrelationID(r.Header)
 	return r.WithContext(context.WithValue(r.Context(), correlationKey{}, id)), id
 }
 
@@ -126,7 +155,7 @@ func describe(err error) string {
 		}
 		return strings.TrimSpace(fmt.Sprintf("token endpoint answered %d %s", status, answer.Code(re.ErrorCode)))
 	}
-	s := err.Error()
+	s := oneLine(err.Error())
 	if len(s) > maxDescription {
 		s = strings.ToValidUTF8(s[:maxDescription], "") + "…"
 	}
@@ -135,6 +164,24 @@ func describe(err error) string {
 
 // maxDescription bounds the reason a log line gives for an error.
 const maxDescription = 512
+
+// oneLine replaces the control characters and line separators of s with
+// spaces, so that a description is one line in any log format.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, breaksLine) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if breaksLine(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func breaksLine(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029'
+}
 
 // authHeaders are on every response of the middleware's routes.
 func authHeaders(w http.ResponseWriter) {
