@@ -75,11 +75,11 @@ func NewGorillaStore(opts GorillaOptions) (*GorillaStore, error) {
 	return &GorillaStore{store: opts.Store, name: opts.Name, secure: opts.Secure, revocations: opts.Revocations, now: opts.Now}, nil
 }
 
-// open reads the request's gorilla session with the store's New, which,
-// unlike Get, leaves the request alone. It never returns a nil session.
 // SecureCookies reports whether the store marks its cookie Secure.
 func (s *GorillaStore) SecureCookies() bool { return s.secure }
 
+// open reads the request's gorilla session with the store's New, which,
+// unlike Get, leaves the request alone. It never returns a nil session.
 func (s *GorillaStore) open(r *http.Request) (*sessions.Session, error) {
 	gs, err := s.store.New(r, s.name)
 	if gs == nil {
