@@ -28,6 +28,9 @@ type Error struct {
 	Message string
 	// CorrelationID ties the answer to the log lines of the request.
 	CorrelationID string
+	// API reports that the request is an API call rather than a
+	// browser's navigation, by [Config.IsAPIRequest]: answer it with JSON.
+	API bool
 	// Err is the cause, for logs and for errors.Is; never shown.
 	Err error
 }
@@ -45,11 +48,11 @@ func newError(status int, code, message string, err error) *Error {
 	return &Error{Status: status, Code: code, Message: message, Err: err}
 }
 
-// DefaultErrorHandler answers an error with a small page, or JSON for a
-// client that asks for JSON, showing only the message and the correlation
-// id.
+// DefaultErrorHandler answers an error with a small page, or JSON for an
+// API call (e.API) or a client that asks for JSON, showing only the
+// message and the correlation id.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, e *Error) {
-	if wantsJSON(r) {
+	if e.API || wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(e.Status)
 		json.NewEncoder(w).Encode(map[string]string{
@@ -128,6 +131,7 @@ func withCorrelation(r *http.Request) (*http.Request, string) {
 // fail logs e and answers it through the configured error handler.
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, event string, e *Error) {
 	e.CorrelationID = correlationID(r)
+	e.API = m.cfg.IsAPIRequest(r)
 	level := m.log.Warn
 	if e.Status >= 500 {
 		level = m.log.Error

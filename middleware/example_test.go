@@ -3,7 +3,9 @@ package middleware_test
 import (
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 
 	"github.com/endsession/endsession/middleware"
@@ -75,4 +77,56 @@ func ExampleSessionFromContext() {
 		fmt.Fprintf(w, "Hello %s (%d groups)", claims.GivenName, len(claims.Groups))
 	}
 	_ = handler
+}
+
+// A route for the members of a group: the others get 403, and a browser
+// without a session is sent to sign in.
+func ExampleMiddleware_Allow() {
+	keys, err := session.GenerateKeyPair()
+	if err != nil {
+		log.Fatal(err)
+	}
+	mw, err := middleware.New(middleware.Config{
+		AppURL:    "http://127.0.0.1:8080",
+		Providers: []providers.Provider{providers.OIDC("corporate", "https://login.example.com", "app", "secret")},
+		Keys:      []session.KeyPair{keys},
+		Logger:    slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	admins := mw.Allow(middleware.ClaimContains("groups", "admin"))
+	app := mw.Handler(admins(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "the admin page")
+	})))
+
+	// Two users signed in, as the login callback would sign them in.
+	signedIn := func(claims string) []*http.Cookie {
+		rec := httptest.NewRecorder()
+		err := mw.StartSession(rec, httptest.NewRequest("GET", "/", nil), session.Data{
+			Provider: "corporate", Subject: "u1", ExtraClaimsJSON: claims,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return rec.Result().Cookies()
+	}
+	for name, cookies := range map[string][]*http.Cookie{
+		"1 admin":      signedIn(`{"groups":["staff","admin"]}`),
+		"2 staff":      signedIn(`{"groups":"staff"}`),
+		"3 no session": nil,
+	} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set("Accept", "text/html")
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, req)
+		fmt.Println(name, rec.Code)
+	}
+	// Unordered output:
+	// 1 admin 200
+	// 2 staff 403
+	// 3 no session 303
 }

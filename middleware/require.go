@@ -45,6 +45,7 @@ func (m *Middleware) notMounted(w http.ResponseWriter, r *http.Request) {
 	e := newError(http.StatusInternalServerError, "not_mounted",
 		"Sign-in is not set up on this site: the authentication middleware is not mounted.", nil)
 	e.CorrelationID = correlationID(r)
+	e.API = m.cfg.IsAPIRequest(r)
 	if m.unmounted.CompareAndSwap(false, true) {
 		m.log.ErrorContext(r.Context(), "Require is used without Handler: wrap the application (or the router) in Middleware.Handler",
 			"event", "config", "code", e.Code, "path", r.URL.Path, "correlation_id", e.CorrelationID)
