@@ -3,6 +3,7 @@ package endsession_test
 import (
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gorilla/sessions"
@@ -77,5 +78,37 @@ func TestServerSideStores(t *testing.T) {
 				t.Errorf("the logged-out session's cookie, replayed: %d, want a redirect to login", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// A gorilla FilesystemStore keeps 4096 bytes per session by default,
+// less than a session with a large ID token: the login ends on a page
+// that says so, and the log says what to change.
+func TestGorillaFilesystemStoreTooSmallForTheSession(t *testing.T) {
+	for _, maxLength := range []int{0, 64 << 10} {
+		fs := sessions.NewFilesystemStore(t.TempDir(), testKeys[0].HashKey, testKeys[0].BlockKey)
+		if maxLength > 0 {
+			fs.MaxLength(maxLength)
+		}
+		store, err := session.NewGorillaStore(session.GorillaOptions{Store: fs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newStack(t, withMW(func(c *middleware.Config) { c.Store = store }))
+		s.op.SetUserClaims("alice", map[string]any{"email": "alice@example.com", "profile_blob": strings.Repeat("x", 6<<10)})
+		resp, _ := s.follow(s.get("/profile"))
+		b := body(resp)
+		if maxLength > 0 {
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("with MaxLength %d: %d %q", maxLength, resp.StatusCode, b)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(b, "too large for this site") || strings.Contains(b, "cookies") {
+			t.Fatalf("with the default MaxLength: %d %q", resp.StatusCode, b)
+		}
+		if !strings.Contains(s.logs.String(), "MaxLength") {
+			t.Fatalf("the log does not say what to change:\n%s", s.logs)
+		}
 	}
 }

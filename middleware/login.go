@@ -239,7 +239,7 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 	if err := m.newSession(w, r, d); err != nil {
 		status, msg := http.StatusInternalServerError, "Your session could not be saved. Please try again."
 		if errors.Is(err, session.ErrTooLarge) {
-			msg = "Your session is too large to be kept in cookies. The site must use a server-side session store."
+			msg = "Your session is too large for this site's session store. Please tell the site's administrators."
 		}
 		if errors.Is(err, session.ErrUnavailable) {
 			status, msg = http.StatusServiceUnavailable, "Sessions are unavailable for a moment. Please try again shortly."

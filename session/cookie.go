@@ -193,7 +193,7 @@ func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, d *Data) erro
 	}
 	n := (len(value) + chunkSize - 1) / chunkSize
 	if n > s.maxChunks {
-		return fmt.Errorf("%w: %d bytes of cookies, the cap is %d", ErrTooLarge, len(value), s.maxChunks*chunkSize)
+		return fmt.Errorf("%w: %d bytes of cookies, the cap is %d (raise CookieOptions.MaxSize, or keep sessions on the server with a ServerStore)", ErrTooLarge, len(value), s.maxChunks*chunkSize)
 	}
 	maxAge := max(int(d.Expires.Sub(s.now())/time.Second), 1)
 	for i := range n {

@@ -17,6 +17,9 @@ import (
 type GorillaOptions struct {
 	// Store is the gorilla/sessions store that keeps the sessions, such
 	// as a sessions.FilesystemStore or a third-party store. Required.
+	// Gorilla stores cap each session at 4096 bytes by default (their
+	// MaxLength), less than a session with a large ID token: raise it,
+	// such as fs.MaxLength(64 << 10), or logins fail with [ErrTooLarge].
 	Store sessions.Store
 	// Name is the gorilla session's name (its cookie name); default
 	// "endsession".
@@ -172,7 +175,7 @@ func (s *GorillaStore) attributes(o *sessions.Options, maxAge int) {
 func (s *GorillaStore) saveError(err error) error {
 	switch {
 	case strings.Contains(err.Error(), "the value is too long"):
-		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+		return fmt.Errorf("%w: the gorilla store's MaxLength (4096 bytes by default) is below the session's size; raise it, such as FilesystemStore.MaxLength(64 << 10): %w", ErrTooLarge, err)
 	case isCookieError(err):
 		return fmt.Errorf("session: gorilla store: %w", err)
 	default:
