@@ -42,7 +42,9 @@ type Config struct {
 	// PathPrefix is where the middleware mounts its routes; default
 	// "/auth": /auth/login, /auth/callback, /auth/logout and
 	// /auth/logged-out (the post-logout landing, to register at the
-	// provider).
+	// provider). With several providers that have a login, each has its
+	// own callback, /auth/callback/NAME, the redirect URI to register at
+	// that provider.
 	PathPrefix string
 	// PostLogoutPath is where users land after logout when the logout
 	// request named no return_to; default "/".

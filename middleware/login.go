@@ -205,6 +205,10 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, "callback", newError(http.StatusBadRequest, "unknown_provider", "This sign-in provider is not available.", nil))
 		return
 	}
+	if e := m.checkCallbackPath(r, p); e != nil {
+		m.fail(w, r, "callback", e)
+		return
+	}
 	resolved, err := m.resolve(r.Context(), p)
 	if err != nil {
 		m.fail(w, r, "callback", providerError("discovery", err))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -34,7 +35,6 @@ type Middleware struct {
 
 	secure       bool
 	appOrigin    string
-	callbackURL  string
 	loggedOutURL string
 	routes       map[string]http.HandlerFunc
 
@@ -66,6 +66,10 @@ type provider struct {
 	// refreshPausedUntil (Unix nanoseconds) holds refreshes back for a
 	// moment after one failed.
 	refreshPausedUntil atomic.Int64
+
+	// callbackPath is the path of the provider's login callback under
+	// PathPrefix; see callbackRoutes.
+	callbackPath string
 }
 
 // retryAfter is how long a failed discovery is not retried, so that a
@@ -109,7 +113,6 @@ func New(cfg Config) (*Middleware, error) {
 		providers:    make(map[string]*provider, len(cfg.Providers)),
 		secure:       secure,
 		appOrigin:    origin,
-		callbackURL:  origin + cfg.PathPrefix + "/callback",
 		loggedOutURL: origin + cfg.PathPrefix + "/logged-out",
 		stateCodec:   stateCodec,
 		resultCodec:  resultCodec,
@@ -122,13 +125,17 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m.routes = map[string]http.HandlerFunc{
 		"/login":      m.login,
-		"/callback":   m.callback,
 		"/logout":     m.logout,
 		"/logged-out": m.loggedOut,
 
 		"/backchannel-logout":  m.backchannelLogout,
 		"/frontchannel-logout": m.frontchannelLogout,
 	}
+	callbacks, err := callbackRoutes(m.order, m.callback)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(m.routes, callbacks)
 	return m, nil
 }
 
@@ -206,7 +213,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // LoginHandler, CallbackHandler, LogoutHandler and LoggedOutHandler return
 // the middleware's routes for applications that mount them on their own
 // router. They must be mounted at PathPrefix + "/login", "/callback",
-// "/logout" and "/logged-out", the URLs registered at the provider; see
+// "/logout" and "/logged-out", the URLs registered at the provider (with
+// several providers, the callback at PathPrefix + "/callback/NAME" for
+// each, which it checks against the login's provider); see
 // also [Middleware.BackchannelLogoutHandler] and
 // [Middleware.FrontchannelLogoutHandler].
 func (m *Middleware) LoginHandler() http.Handler { return http.HandlerFunc(m.login) }
@@ -336,7 +345,7 @@ func (m *Middleware) resolve(ctx context.Context, p *provider) (*providers.Resol
 	keysCtx := oidc.ClientContext(context.Background(), m.cfg.HTTPClient)
 	discoveryCtx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.ProviderTimeout)
 	defer cancel()
-	r, err := p.resolveWith(discoveryCtx, keysCtx, m.callbackURL)
+	r, err := p.resolveWith(discoveryCtx, keysCtx, m.appOrigin+m.cfg.PathPrefix+p.callbackPath)
 	if err != nil {
 		p.err, p.failedAt = err, m.cfg.Now()
 		return nil, err

@@ -170,7 +170,17 @@ func (a *app) login(provider string) string {
 	a.t.Helper()
 	authorize := a.expectRedirect(a.get(a.URL + "/auth/login?return_to=%2Fme&provider=" + url.QueryEscape(provider)))
 	callback := a.expectRedirect(a.get(authorize))
-	if !strings.HasPrefix(callback, a.URL+"/auth/callback?") {
+	// The callback is /auth/callback, or /auth/callback/NAME when several
+	// providers have a login.
+	au, err := url.Parse(authorize)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	redirect := au.Query().Get("redirect_uri")
+	if redirect != a.URL+"/auth/callback" && redirect != a.URL+"/auth/callback/"+provider {
+		a.t.Fatalf("the login asks for redirect_uri %s", redirect)
+	}
+	if !strings.HasPrefix(callback, redirect+"?") {
 		a.t.Fatalf("provider sent the browser to %s, want the callback", callback)
 	}
 	if got := a.expectRedirect(a.get(callback)); got != a.URL+"/me" {

@@ -2,6 +2,7 @@ package providers_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -33,8 +34,13 @@ func TestSeveralProviders(t *testing.T) {
 
 	// Decathlon, then France Travail in the same browser: the second
 	// login replaces the session, and logout goes to France Travail.
-	if auth := a.login("decathlon"); !strings.HasPrefix(auth, "https://api-global.decathlon.net/") {
+	auth := a.login("decathlon")
+	if !strings.HasPrefix(auth, "https://api-global.decathlon.net/") {
 		t.Errorf("decathlon login at %s", auth)
+	}
+	// Each provider has its own callback (RFC 9700's mix-up defence).
+	if u, _ := url.Parse(auth); u.Query().Get("redirect_uri") != a.URL+"/auth/callback/decathlon" {
+		t.Errorf("decathlon login with redirect_uri %s", u.Query().Get("redirect_uri"))
 	}
 	if d, _ := a.session(); d.Provider != "decathlon" {
 		t.Errorf("session provider %q", d.Provider)
