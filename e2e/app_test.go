@@ -96,7 +96,12 @@ func (a *app) isSessionCookie(name string) bool {
 // middleware's configuration before New.
 func startApp(t *testing.T, o *op.OP, opts ...func(*middleware.Config)) *app {
 	t.Helper()
-	addr := peers.AppAddr(t)
+	return startAppAt(t, o, peers.AppAddr(t), opts...)
+}
+
+// startAppAt is startApp on addr: AppAddr, or App2Addr for a replica.
+func startAppAt(t *testing.T, o *op.OP, addr string, opts ...func(*middleware.Config)) *app {
+	t.Helper()
 	a := &app{t: t, URL: "http://" + addr}
 	cfg := middleware.Config{
 		AppURL: a.URL,
@@ -187,8 +192,11 @@ Promise.all([img, call]).then(() => { const d = document.createElement("p"); d.i
 		a.mu.Lock()
 		a.sessions = append(a.sessions, d)
 		a.mu.Unlock()
-		tok, _ := middleware.TokenFromContext(r.Context())
-		status, sub := callUserinfo(r.Context(), a.userinfo, tok.AccessToken)
+		tok, ok := middleware.TokenFromContext(r.Context())
+		status, sub := 0, "no valid access token"
+		if ok {
+			status, sub = callUserinfo(r.Context(), a.userinfo, tok.AccessToken)
+		}
 		page(w, `<p id="api-status">%d</p><p id="api-sub">%s</p>`, status, html.EscapeString(sub))
 	})))
 	return mux

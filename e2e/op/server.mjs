@@ -265,7 +265,10 @@ ${form}
       revocation: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
     },
-    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // The confidential client always gets a refresh token; the public
+    // client only with offline_access, as most providers do.
+    issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token')
+      && (client.clientAuthMethod !== 'none' || code.scopes.has('offline_access')),
     ...(settings.refreshRotation === 'library' ? {} : {
       rotateRefreshToken: () => settings.refreshRotation === 'always',
     }),

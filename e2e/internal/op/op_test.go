@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,12 +113,18 @@ func TestPrivateProviderFlows(t *testing.T) {
 	public := *confidential
 	public.ClientID, public.ClientSecret = op.PublicClientID, ""
 	public.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	// The public client gets a refresh token only with offline_access,
+	// which needs prompt=consent (OpenID Connect Core §11).
+	public.Scopes = append(slices.Clone(public.Scopes), "offline_access")
 
 	// login runs the code flow for login and returns the token response.
 	login := func(t *testing.T, ua *op.UserAgent, cfg *oauth2.Config, login string, pkce bool) (*oauth2.Token, map[string]any) {
 		t.Helper()
 		state, nonce := random(), random()
 		opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("nonce", nonce)}
+		if slices.Contains(cfg.Scopes, "offline_access") {
+			opts = append(opts, oauth2.SetAuthURLParam("prompt", "consent"))
+		}
 		verifier := oauth2.GenerateVerifier()
 		if pkce {
 			opts = append(opts, oauth2.S256ChallengeOption(verifier))
