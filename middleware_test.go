@@ -46,6 +46,7 @@ type stack struct {
 	mu      sync.Mutex
 	reports []middleware.LogoutReport
 	erased  []string
+	events  []middleware.LogoutEvent
 
 	// mwCfg is the middleware's configuration, for restart.
 	mwCfg   middleware.Config
@@ -109,10 +110,11 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 		AppURL: s.appURL,
 		Keys:   testKeys,
 		Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: s.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OnLogout: func(_ context.Context, user session.Data) error {
+		OnLogout: func(_ context.Context, e middleware.LogoutEvent) error {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			s.erased = append(s.erased, user.Subject)
+			s.erased = append(s.erased, e.Subject)
+			s.events = append(s.events, e)
 			return nil
 		},
 		OnLogoutReport: func(_ context.Context, rep middleware.LogoutReport) {
@@ -316,6 +318,13 @@ func appRoutes(mw *middleware.Middleware) http.Handler {
 	mux.Handle("/sid", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, _ := middleware.SessionFromContext(r.Context())
 		fmt.Fprint(w, d.SID)
+	})))
+	mux.Handle("/expire", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := mw.Expire(w, r); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, "expired")
 	})))
 	mux.Handle("/token", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := middleware.TokenFromContext(r.Context())

@@ -113,10 +113,14 @@ func startAppAt(t *testing.T, o *op.OP, addr string, opts ...func(*middleware.Co
 		}},
 		Keys:   []session.KeyPair{{HashKey: randomBytes(32), BlockKey: randomBytes(32)}},
 		Logger: slog.New(slog.NewJSONHandler(&a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OnLogout: func(_ context.Context, user session.Data) error {
+		OnLogout: func(_ context.Context, e middleware.LogoutEvent) error {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			a.erased = append(a.erased, user)
+			if e.Session != nil {
+				a.erased = append(a.erased, *e.Session)
+			} else {
+				a.erased = append(a.erased, session.Data{Provider: e.Provider, Issuer: e.Issuer, Subject: e.Subject, SID: e.SID})
+			}
 			return nil
 		},
 		OnLogoutReport: func(_ context.Context, rep middleware.LogoutReport) {

@@ -82,8 +82,11 @@ func run() error {
 		AppURL:    appURL,
 		Providers: []providers.Provider{provider},
 		Keys:      []session.KeyPair{{HashKey: randomKey(32), BlockKey: randomKey(32)}},
-		OnLogout: func(_ context.Context, user session.Data) error {
-			slog.Info("erase the application's copies of the user's data here", "provider", user.Provider)
+		OnLogout: func(_ context.Context, e middleware.LogoutEvent) error {
+			// Every end of a session comes here: the user's logout, the
+			// provider's (back-channel, front-channel), a refused refresh.
+			slog.Info("erase the application's copies of the user's data here",
+				"reason", e.Reason, "provider", e.Provider)
 			return nil
 		},
 	})

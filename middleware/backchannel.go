@@ -62,6 +62,8 @@ const clockSkew = time.Minute
 // it names then end everywhere through [session.Store.EndSessions]: by sid
 // when the token has one, else every session of the subject at that
 // provider. Sessions created after the logout are not affected.
+// [Config.OnLogout] runs with [ReasonBackchannel] and one audit record is
+// emitted.
 //
 // The answer is 200 with an empty body, 400 with a JSON error for a token
 // that fails any check (the reason is logged, never the token), and 503
@@ -134,7 +136,7 @@ func (m *Middleware) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	now := m.cfg.Now()
 	match := session.Match{Issuer: p.Issuer, SID: c.SID, Subject: c.Subject, At: now, Until: now.Add(m.cfg.Lifetime.Absolute)}
-	if err := m.store.EndSessions(ctx, match); err != nil {
+	if err := m.endMatching(ctx, cid, ReasonBackchannel, p, match, nil); err != nil {
 		if f, ok := m.cfg.ReplayCache.(interface {
 			Forget(ctx context.Context, key string) error
 		}); ok {

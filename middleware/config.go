@@ -90,13 +90,18 @@ type Config struct {
 	// internal error. The error has already been logged.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *Error)
 
-	// OnLogout is called during logout, after the session and its cookies
-	// are deleted and before the provider is contacted, so the application
-	// erases its own copies of the user's personal data. An error is
-	// logged and reported; logout goes on.
-	OnLogout func(ctx context.Context, user session.Data) error
-	// OnLogoutReport receives the audit record of every logout: each step
-	// and its outcome.
+	// OnLogout is called at every end of a session, whoever ends it (the
+	// user, the provider by back-channel or front-channel logout, a
+	// refresh the provider refused, or the application through
+	// [Middleware.Expire]), so the application erases its own copies of
+	// the user's personal data. It runs after the session is deleted and,
+	// for the user's logout, before the provider is contacted. The event
+	// says why, and what is known of the user: see [LogoutEvent]. An error
+	// is logged and reported; the logout goes on.
+	OnLogout func(ctx context.Context, e LogoutEvent) error
+	// OnLogoutReport receives the audit record of every logout, whoever
+	// ends the session (one per OnLogout reason): each step and its
+	// outcome.
 	OnLogoutReport func(ctx context.Context, report LogoutReport)
 
 	// ReplayCache remembers the back-channel logout tokens already

@@ -17,10 +17,11 @@ import (
 //
 // The provider loads it in an iframe of its logout page with the iss and
 // sid parameters (OpenID Connect Front-Channel Logout 1.0); both are
-// required, and iss must be a configured provider's issuer. Every session
-// with that sid at that provider ends, through
-// [session.Store.EndSessions], and when the request carries the session
-// cookie of that very session, the cookies are expired in the response.
+// required, and iss must be a configured provider's issuer. Every session with that sid at that
+// provider ends, through [session.Store.EndSessions], and when the
+// request carries the session cookie of that very session, the cookies
+// are expired in the response. [Config.OnLogout] runs with
+// [ReasonFrontchannel] and one audit record is emitted.
 // The answer is a small page that only the provider's origin may frame
 // (Content-Security-Policy frame-ancestors), never cached.
 //
@@ -76,8 +77,12 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 	// cookies in this response if it is the one named.
 	own, _ := m.store.Load(r)
 	now := m.cfg.Now()
-	err := m.store.EndSessions(r.Context(), session.Match{Issuer: iss, SID: sid, At: now, Until: now.Add(m.cfg.Lifetime.Absolute)})
-	ownMatched := own != nil && own.Issuer == iss && own.SID == sid
+	ownMatched := own != nil && own.Issuer == p.Issuer && own.SID == sid
+	if !ownMatched {
+		own = nil
+	}
+	err := m.endMatching(r.Context(), cid, ReasonFrontchannel, p,
+		session.Match{Issuer: p.Issuer, SID: sid, At: now, Until: now.Add(m.cfg.Lifetime.Absolute)}, own)
 	if ownMatched {
 		m.store.Delete(w, r, own)
 	}

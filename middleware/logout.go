@@ -23,17 +23,22 @@ import (
 // and how it went. It holds no token and no personal data.
 type LogoutReport struct {
 	CorrelationID string
+	// Reason is why the session ended.
+	Reason LogoutReason
 	// Provider is the provider the session belonged to; empty without a
 	// session.
 	Provider string
-	// HadSession reports whether the request carried a session.
+	// HadSession reports whether the session's data was at hand: the
+	// request's own session, or sessions a server-side store ended.
 	HadSession bool
 	Steps      []LogoutStep
 }
 
 // LogoutStep is one step of a logout.
 type LogoutStep struct {
-	// Name is one of "session.read", "session.delete", "app.erase",
+	// Name is one of "session.read", "session.delete", "session.end"
+	// (the sessions a provider's logout named, ended by the store),
+	// "app.erase",
 	// "provider.discovery", "provider.refresh_id_token" (a fresh ID token
 	// for the id_token_hint), "provider.revoke" (RFC 7009),
 	// "provider.call" (a server-to-server call of the logout strategy) and
@@ -59,6 +64,7 @@ func (rep LogoutReport) LogValue() slog.Value {
 		steps = append(steps, slog.Group(s.Name, "ok", s.OK, "detail", s.Detail))
 	}
 	return slog.GroupValue(
+		slog.String("reason", string(rep.Reason)),
 		slog.String("provider", rep.Provider),
 		slog.Bool("had_session", rep.HadSession),
 		slog.Group("steps", steps...),
@@ -134,7 +140,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	// A form on a page whose CSP keeps form submissions on the site
 	// cannot be redirected to the provider: go there from a page instead.
 	fromPage := r.Method == http.MethodPost && formValue(r, FormActionField) == "self"
-	rep := LogoutReport{CorrelationID: cid}
+	rep := LogoutReport{CorrelationID: cid, Reason: ReasonUser}
 	defer m.reportLogout(r.Context(), &rep)
 
 	// (1) Read what the provider will need, and (2) delete everything
@@ -164,13 +170,8 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep.add("session.delete", nil, "the store deleted the session; cookies expired: "+expiredCookies(w, set))
-	if d != nil && m.cfg.OnLogout != nil {
-		detail := "OnLogout erased the application's copies"
-		err := m.callOnLogout(r.Context(), *d)
-		if err != nil {
-			detail = "OnLogout failed:"
-		}
-		rep.add("app.erase", err, detail)
+	if d != nil {
+		m.erase(r.Context(), eventFor(ReasonUser, d), &rep)
 	}
 
 	// (3) Ask the provider to end its session.
@@ -351,15 +352,6 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 		rep.add("provider.end_session", nil, describeAction(act))
 	}
 	return action{Action: act, stateValue: req.State}
-}
-
-func (m *Middleware) callOnLogout(ctx context.Context, d session.Data) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = errors.New("OnLogout panicked")
-		}
-	}()
-	return m.cfg.OnLogout(ctx, d)
 }
 
 func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {

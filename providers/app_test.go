@@ -46,7 +46,7 @@ func newApp(t *testing.T, n *internet, configure func(*middleware.Config), ps ..
 		Keys:       []session.KeyPair{{HashKey: []byte(strings.Repeat("h", 32)), BlockKey: []byte(strings.Repeat("b", 32))}},
 		HTTPClient: n.client(),
 		Logger:     slog.New(slog.DiscardHandler),
-		OnLogout: func(context.Context, session.Data) error {
+		OnLogout: func(context.Context, middleware.LogoutEvent) error {
 			a.event("app.erase")
 			return nil
 		},

@@ -64,8 +64,8 @@ func ExampleFranceTravail() {
 		Keys:      keys,
 		// France Travail asks for every copy of the user's data to be
 		// deleted at logout; the session is already gone here.
-		OnLogout: func(ctx context.Context, user session.Data) error {
-			return nil // delete the application's copies of user.Subject's data
+		OnLogout: func(ctx context.Context, e middleware.LogoutEvent) error {
+			return nil // delete the application's copies of e.Subject's data
 		},
 	})
 	if err != nil {

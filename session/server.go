@@ -372,43 +372,43 @@ func (s *ServerStore) Delete(w http.ResponseWriter, r *http.Request, d *Data) er
 // backend's index and deletes those that m matches (created at or before
 // m.At), so the next request of those users on any replica has none.
 func (s *ServerStore) EndSessions(ctx context.Context, m Match) error {
+	_, err := s.TakeMatching(ctx, m)
+	return err
+}
+
+// TakeMatching implements [MatchTaker]: it ends the sessions m selects,
+// as EndSessions does, and returns them.
+func (s *ServerStore) TakeMatching(ctx context.Context, m Match) ([]*Data, error) {
+	var ids []string
 	if m.ID != "" {
-		d, err := s.get(ctx, m.ID)
-		if err != nil || d == nil || !m.Matches(d) {
-			return err
+		ids = []string{m.ID}
+	} else if key := matchKey(m); key != "" {
+		var err error
+		if ids, err = s.backend.Lookup(ctx, key); err != nil {
+			return nil, unavailable(err)
 		}
-		if err := s.backend.Delete(ctx, m.ID); err != nil {
-			return unavailable(err)
-		}
-		return nil
-	}
-	key := matchKey(m)
-	if key == "" {
-		return nil
-	}
-	ids, err := s.backend.Lookup(ctx, key)
-	if err != nil {
-		return unavailable(err)
 	}
 	var ended []string
+	var data []*Data
 	for _, id := range ids {
 		d, err := s.get(ctx, id)
 		switch {
 		case errors.Is(err, ErrUnavailable):
-			return err
+			return nil, err
 		case err != nil:
 			ended = append(ended, id) // a corrupt record is no session
 		case d != nil && m.Matches(d):
 			ended = append(ended, id)
+			data = append(data, d)
 		}
 	}
 	if len(ended) == 0 {
-		return nil
+		return nil, nil
 	}
 	if err := s.backend.Delete(ctx, ended...); err != nil {
-		return unavailable(err)
+		return nil, unavailable(err)
 	}
-	return nil
+	return data, nil
 }
 
 // Index keys tag a session with its provider session and its user:

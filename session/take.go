@@ -21,6 +21,14 @@ type Taker interface {
 	Take(w http.ResponseWriter, r *http.Request) (*Data, error)
 }
 
+// A MatchTaker is a [Store] that ends the sessions a [Match] selects, as
+// [Store.EndSessions] does, and returns them, so that the middleware can
+// hand each to the application's erasure hook. [ServerStore] is one;
+// stores that keep sessions in the browser cannot be.
+type MatchTaker interface {
+	TakeMatching(ctx context.Context, m Match) ([]*Data, error)
+}
+
 // A TakeBackend is a [Backend] that reads a record and deletes it, with
 // its index tags, in one call. [ServerStore.Take] uses it when the backend
 // is one.
