@@ -333,6 +333,9 @@ func (m *Middleware) checkLogoutClaims(p *provider, c *logoutClaims) error {
 	if c.Subject == "" && c.SID == "" {
 		return errors.New("logout token has neither sub nor sid")
 	}
+	if len(c.Subject) > session.MaxMatchLen || len(c.SID) > session.MaxMatchLen {
+		return fmt.Errorf("logout token sub or sid longer than %d bytes", session.MaxMatchLen)
+	}
 	if len(c.Nonce) != 0 {
 		return errors.New("logout token has a nonce")
 	}

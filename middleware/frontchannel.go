@@ -17,11 +17,19 @@ import (
 //
 // The provider loads it in an iframe of its logout page with the iss and
 // sid parameters (OpenID Connect Front-Channel Logout 1.0); both are
-// required, and iss must be a configured provider's issuer. Every session with that sid at that
+// required, iss must be a configured provider's issuer and sid at most
+// [session.MaxMatchLen] bytes. Every session with that sid at that
 // provider ends, through [session.Store.EndSessions], and when the
 // request carries the session cookie of that very session, the cookies
 // are expired in the response. [Config.OnLogout] runs with
 // [ReasonFrontchannel] and one audit record is emitted.
+//
+// Anyone may call the route with made-up sids, so what it keeps is
+// bounded: a server-side store only deletes the sessions it has; the
+// cookie store records the sid in its revocation list, whose provider
+// logouts have a budget of their own ([session.RevocationLimits]) that
+// a flood can fill, dropping the provider logouts that lapse soonest,
+// but never the users' own logouts.
 // The answer is a small page that only the provider's origin may frame
 // (Content-Security-Policy frame-ancestors), never cached.
 //
@@ -68,6 +76,9 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		return
 	case len(q["iss"]) != 1 || len(q["sid"]) != 1 || iss == "" || sid == "":
 		reject(http.StatusBadRequest, "invalid_request", "This sign-out request is incomplete.", "iss and sid must both be given once")
+		return
+	case len(sid) > session.MaxMatchLen:
+		reject(http.StatusBadRequest, "invalid_request", "This sign-out request is invalid.", "sid longer than 255 bytes")
 		return
 	case p == nil:
 		reject(http.StatusBadRequest, "unknown_issuer", "This sign-out request does not come from a known provider.", "iss is no configured provider's issuer")
