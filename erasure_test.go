@@ -67,6 +67,7 @@ func TestEveryLogoutRunsTheErasureHook(t *testing.T) {
 			withOP(func(op *devprovider.Config) { op.AccessTokenTTL = time.Second }),
 			withMW(func(c *middleware.Config) { c.Providers[0].Scopes = []string{"openid", "profile", "email"} }),
 		}, func(t *testing.T, s *stack) {
+			s.advance(time.Second) // the access token is due for a refresh
 			if err := s.op.EndUserSession("alice"); err != nil {
 				t.Fatal(err)
 			}
