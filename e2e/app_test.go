@@ -39,10 +39,16 @@ type app struct {
 
 	mu        sync.Mutex
 	responses []response
-	sessions  []session.Data // as the protected page saw them, in order
-	erased    []session.Data // given to OnLogout
-	reports   []middleware.LogoutReport
-	logs      lockedBuffer
+	sessions  []session.Data            // as the protected page saw them, in order
+	erased    []session.Data            // given to OnLogout for the user's logouts
+	reports   []middleware.LogoutReport // of the user's logouts
+	// ended are the OnLogout events of every other end of a session (the
+	// provider's logouts, a refused refresh), and endedReports their
+	// audit records: oidc-provider sends a back-channel logout at every
+	// end-session, which must not pass for the user's logout.
+	ended        []middleware.LogoutEvent
+	endedReports []middleware.LogoutReport
+	logs         lockedBuffer
 }
 
 // response is one response of the app, as it left the server.
@@ -116,17 +122,21 @@ func startAppAt(t *testing.T, o *op.OP, addr string, opts ...func(*middleware.Co
 		OnLogout: func(_ context.Context, e middleware.LogoutEvent) error {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if e.Session != nil {
+			if e.Reason == middleware.ReasonUser {
 				a.erased = append(a.erased, *e.Session)
 			} else {
-				a.erased = append(a.erased, session.Data{Provider: e.Provider, Issuer: e.Issuer, Subject: e.Subject, SID: e.SID})
+				a.ended = append(a.ended, e)
 			}
 			return nil
 		},
 		OnLogoutReport: func(_ context.Context, rep middleware.LogoutReport) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			a.reports = append(a.reports, rep)
+			if rep.Reason == middleware.ReasonUser {
+				a.reports = append(a.reports, rep)
+			} else {
+				a.endedReports = append(a.endedReports, rep)
+			}
 		},
 	}
 	for _, opt := range opts {
@@ -322,14 +332,23 @@ func (a *app) LastSession() session.Data {
 	return a.sessions[len(a.sessions)-1]
 }
 
-// Erased returns the sessions the middleware gave to OnLogout.
+// Ended returns the OnLogout events of the ends of sessions that were not
+// the user's own logout.
+func (a *app) Ended() []middleware.LogoutEvent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]middleware.LogoutEvent(nil), a.ended...)
+}
+
+// Erased returns the sessions the middleware gave to OnLogout at the
+// user's logouts.
 func (a *app) Erased() []session.Data {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]session.Data(nil), a.erased...)
 }
 
-// Reports returns the logout reports so far.
+// Reports returns the audit records of the user's logouts so far.
 func (a *app) Reports() []middleware.LogoutReport {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -95,6 +95,17 @@ func TestBackchannelLogout(t *testing.T) {
 					t.Errorf("%d session records in Redis after the back-channel logout, want 0", n)
 				}
 			}
+			// The application's erasure hook ran for it: with the Redis
+			// store, with the session's data; with the cookie store, with
+			// the provider's sid.
+			erased := false
+			for _, e := range a.Ended() {
+				erased = erased || e.Reason == middleware.ReasonBackchannel && e.SID == d.SID &&
+					(records == nil || e.Session != nil && e.Session.ID == d.ID)
+			}
+			if !erased {
+				t.Errorf("OnLogout did not run for the back-channel logout: %+v", a.Ended())
+			}
 
 			// The browser still holds the session cookie; the app refuses it.
 			if names := sessionCookieNames(b, a); len(names) == 0 {
