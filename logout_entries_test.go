@@ -55,3 +55,33 @@ func TestLogoutByGetNeedsADocumentNavigation(t *testing.T) {
 		t.Fatalf("same-origin link: %d logout reports, session cookies %v", len(s.reports), s.sessionCookies())
 	}
 }
+
+// TestConfirmedLogoutNavigatesFromAPage: the confirmation page's form
+// (form-action 'self') is answered with a page of the application that
+// navigates to the provider, never with a redirect the browser would
+// block; that page allows no form. The auto-submitted form's page allows
+// the provider's origin and the application's, for the redirect back.
+func TestConfirmedLogoutNavigatesFromAPage(t *testing.T) {
+	s := newStack(t)
+	s.login()
+	confirm := s.get("/auth/logout", "Sec-Fetch-Site", "none")
+	if csp := confirm.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "form-action 'self'") ||
+		!strings.Contains(body(confirm), `name="form_action" value="self"`) {
+		t.Fatalf("confirmation page CSP %q, body %q", csp, body(confirm))
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.appURL+"/auth/logout", strings.NewReader("form_action=self"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.appURL)
+	resp := s.do(req)
+	page := body(resp)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" ||
+		!strings.Contains(page, `location.replace("`+s.op.Issuer()+`/end_session?`) {
+		t.Fatalf("confirmed logout: %d, Location %q, page %q", resp.StatusCode, resp.Header.Get("Location"), page)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "form-action 'none'") || !strings.Contains(csp, "script-src 'nonce-") {
+		t.Errorf("navigation page CSP %q", csp)
+	}
+	if len(s.sessionCookies()) != 0 || len(s.reports) != 1 {
+		t.Errorf("after the confirmed logout: session cookies %v, %d reports", s.sessionCookies(), len(s.reports))
+	}
+}

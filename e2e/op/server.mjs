@@ -58,6 +58,9 @@ const settings = {
   refreshRotation: process.env.RT_ROTATE || 'always',
   bigClaimsBytes: envInt('BIG_CLAIMS_BYTES', 6000),
   issuerHost: process.env.OP_ISSUER_HOST || '127.0.0.1',
+  // OP_HTTP_POST=1: the authorization and end-session endpoints accept POST
+  // too (oidc-provider's enableHttpPostMethods).
+  httpPost: process.env.OP_HTTP_POST === '1',
 };
 if (!['always', 'never', 'library'].includes(settings.refreshRotation)) {
   throw new Error(`RT_ROTATE must be always, never or library, got ${settings.refreshRotation}`);
@@ -236,7 +239,11 @@ function configuration() {
       // The apps are on 127.0.0.1 too and cookies ignore ports: prefix ours.
       names: { session: 'op_session', interaction: 'op_interaction', resume: 'op_interaction_resume' },
       keys: [randomBytes(32).toString('base64url')],
+      // oidc-provider takes POST only with a SameSite=None session cookie,
+      // which browsers keep only when Secure: loopback counts as secure.
+      ...(settings.httpPost ? { long: { httpOnly: true, sameSite: 'none', secure: true } } : {}),
     },
+    enableHttpPostMethods: settings.httpPost,
     findAccount,
     claims: {
       openid: ['sub'],
@@ -578,6 +585,16 @@ server.listen(settings.port, '127.0.0.1', () => {
   const { port } = server.address();
   const issuer = `http://${settings.issuerHost}:${port}`;
   const provider = new Provider(issuer, configuration());
+  if (settings.httpPost) {
+    // Secure cookies over plain http to loopback, which browsers accept:
+    // every context the provider makes may set them.
+    const createContext = provider.createContext.bind(provider);
+    provider.createContext = (req, res) => {
+      const ctx = createContext(req, res);
+      ctx.cookies.secure = true;
+      return ctx;
+    };
+  }
   watch(provider);
   requestLog(provider);
   localPagesOnly(provider);
@@ -597,6 +614,7 @@ server.listen(settings.port, '127.0.0.1', () => {
     access_token_ttl: settings.accessTokenTTL,
     id_token_ttl: settings.idTokenTTL,
     refresh_rotation: settings.refreshRotation,
+    http_post: settings.httpPost || undefined,
   });
 });
 

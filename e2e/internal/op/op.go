@@ -76,6 +76,10 @@ type Config struct {
 	SessionTTL      time.Duration // SESSION_TTL
 	RefreshRotation string        // RT_ROTATE: "always", "never" or "library"
 	BigClaimsBytes  int           // BIG_CLAIMS_BYTES
+	// HTTPPost makes the authorization and end-session endpoints accept
+	// POST too (OP_HTTP_POST=1); the provider's session cookie is then
+	// SameSite=None and Secure, which Chromium keeps on loopback.
+	HTTPPost bool
 }
 
 func (c Config) env() []string {
@@ -97,6 +101,9 @@ func (c Config) env() []string {
 	secs("SESSION_TTL", c.SessionTTL)
 	if c.RefreshRotation != "" {
 		env = append(env, "RT_ROTATE="+c.RefreshRotation)
+	}
+	if c.HTTPPost {
+		env = append(env, "OP_HTTP_POST=1")
 	}
 	if c.BigClaimsBytes > 0 {
 		env = append(env, "BIG_CLAIMS_BYTES="+strconv.Itoa(c.BigClaimsBytes))
