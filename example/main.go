@@ -76,29 +76,11 @@ func run() error {
 		return fmt.Errorf("APP_URL: %w", err)
 	}
 
-	// Keys are random per run here, so sessions end when the example
-	// stops; a real application loads them from its secrets.
-	mw, err := middleware.New(middleware.Config{
-		AppURL:    appURL,
-		Providers: []providers.Provider{provider},
-		Keys:      []session.KeyPair{{HashKey: randomKey(32), BlockKey: randomKey(32)}},
-		OnLogout: func(_ context.Context, e middleware.LogoutEvent) error {
-			// Every end of a session comes here: the user's logout, the
-			// provider's (back-channel, front-channel), a refused refresh.
-			slog.Info("erase the application's copies of the user's data here",
-				"reason", e.Reason, "provider", e.Provider)
-			return nil
-		},
-	})
+	handler, err := newApp(appURL, provider)
 	if err != nil {
 		return err
 	}
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", home)
-	mux.Handle("GET /profile", mw.Require(http.HandlerFunc(profile)))
-
-	srv := &http.Server{Addr: listen.Host, Handler: mw.Handler(mux), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: listen.Host, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	go func() {
@@ -112,6 +94,35 @@ func run() error {
 	return nil
 }
 
+// newApp returns the application at appURL, protected by the middleware
+// with provider.
+func newApp(appURL string, provider providers.Provider) (http.Handler, error) {
+	// Keys are random per run here, so sessions end when the example
+	// stops; a real application loads them from its secrets.
+	mw, err := middleware.New(middleware.Config{
+		AppURL:    appURL,
+		Providers: []providers.Provider{provider},
+		Keys:      []session.KeyPair{{HashKey: randomKey(32), BlockKey: randomKey(32)}},
+		// The home page says the user is signed out when it gets
+		// signedOutParam.
+		PostLogoutPath: "/?" + signedOutParam + "=1",
+		OnLogout: func(_ context.Context, e middleware.LogoutEvent) error {
+			// Every end of a session comes here: the user's logout, the
+			// provider's (back-channel, front-channel), a refused refresh.
+			slog.Info("erase the application's copies of the user's data here",
+				"reason", e.Reason, "provider", e.Provider)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", home)
+	mux.Handle("GET /profile", mw.Require(http.HandlerFunc(profile)))
+	return mw.Handler(mux), nil
+}
+
 func randomKey(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -122,7 +133,7 @@ var pages = template.Must(template.New("").Parse(`
 {{define "head"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>endsession example</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style></head><body>{{end}}
 {{define "home"}}{{template "head"}}<h1>endsession example</h1>
-{{if .Notice}}<p><strong>Signed out here.</strong> The provider could not be told ({{.Notice}}).</p>{{end}}
+{{if .SignedOut}}<p id="signed-out"><strong>You are signed out.</strong> {{if eq .Notice "local-only"}}You are signed out of this site only: the provider has no logout, so you may still be signed in there.{{else if eq .Notice "provider-unreachable"}}You are signed out of this site, but the provider could not be reached: you may still be signed in there.{{else}}You are signed out of this site and of the provider.{{end}}</p>{{end}}
 {{if .Email}}<p>Signed in as {{.Email}}. <a href="/profile">Your profile</a></p>
 {{else}}<p><a id="login" href="/auth/login?return_to=/profile">Sign in</a></p>{{end}}</body></html>{{end}}
 {{define "profile"}}{{template "head"}}<h1>Profile</h1><p id="email">{{.Email}}</p>
@@ -130,10 +141,18 @@ var pages = template.Must(template.New("").Parse(`
 <form method="post" action="/auth/logout"><button id="logout" type="submit">Sign out</button></form></body></html>{{end}}
 `))
 
+// signedOutParam is in the query of the page users land on after a
+// logout (Config.PostLogoutPath).
+const signedOutParam = "signed_out"
+
 func home(w http.ResponseWriter, r *http.Request) {
 	d, _ := middleware.SessionFromContext(r.Context())
-	pages.ExecuteTemplate(w, "home", map[string]string{
-		"Email": d.Email, "Notice": r.URL.Query().Get(middleware.PostLogoutNoticeParam),
+	q := r.URL.Query()
+	w.Header().Set("Cache-Control", "no-store")
+	pages.ExecuteTemplate(w, "home", map[string]any{
+		"Email":     d.Email,
+		"SignedOut": d.Email == "" && (q.Has(signedOutParam) || q.Has(middleware.PostLogoutNoticeParam)),
+		"Notice":    q.Get(middleware.PostLogoutNoticeParam),
 	})
 }
 
