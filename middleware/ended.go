@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/endsession/endsession/session"
@@ -162,4 +163,35 @@ func (m *Middleware) Expire(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("middleware: ending the session: %w", err)
 	}
 	return nil
+}
+
+// readAndDelete reads the request's session and deletes it, in one step
+// when the store is a [session.Taker] (one call to a server-side backend
+// instead of two). The cookies are expired once the session is deleted.
+// readErr wraps [session.ErrUnavailable] when nothing could be read, and
+// deleteErr is the deletion's failure; in both cases the store keeps the
+// cookies, so that a retry can delete the session.
+func (m *Middleware) readAndDelete(w http.ResponseWriter, r *http.Request) (d *session.Data, readErr, deleteErr error) {
+	if t, ok := m.store.(session.Taker); ok {
+		d, err := t.Take(w, r)
+		if d != nil {
+			return d, nil, err
+		}
+		return nil, err, nil
+	}
+	d, err := m.store.Load(r)
+	if errors.Is(err, session.ErrUnavailable) {
+		return nil, err, nil
+	}
+	return d, err, m.store.Delete(w, r, d)
+}
+
+// reportLogout emits rep: to the log, and to OnLogoutReport.
+func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {
+	if m.log.Enabled(ctx, slog.LevelInfo) {
+		m.log.Info("logout", "event", "logout", "correlation_id", rep.CorrelationID, "report", *rep)
+	}
+	if m.cfg.OnLogoutReport != nil {
+		m.cfg.OnLogoutReport(ctx, *rep)
+	}
 }

@@ -220,27 +220,6 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readAndDelete reads the request's session and deletes it, in one step
-// when the store is a [session.Taker] (one call to a server-side backend
-// instead of two). The cookies are expired once the session is deleted.
-// readErr wraps [session.ErrUnavailable] when nothing could be read, and
-// deleteErr is the deletion's failure; in both cases the store keeps the
-// cookies, so that a retry can delete the session.
-func (m *Middleware) readAndDelete(w http.ResponseWriter, r *http.Request) (d *session.Data, readErr, deleteErr error) {
-	if t, ok := m.store.(session.Taker); ok {
-		d, err := t.Take(w, r)
-		if d != nil {
-			return d, nil, err
-		}
-		return nil, err, nil
-	}
-	d, err := m.store.Load(r)
-	if errors.Is(err, session.ErrUnavailable) {
-		return nil, err, nil
-	}
-	return d, err, m.store.Delete(w, r, d)
-}
-
 // action is a provider's Action plus the state value it carries.
 type action struct {
 	providers.Action
@@ -352,15 +331,6 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 		rep.add("provider.end_session", nil, describeAction(act))
 	}
 	return action{Action: act, stateValue: req.State}
-}
-
-func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {
-	if m.log.Enabled(ctx, slog.LevelInfo) {
-		m.log.Info("logout", "event", "logout", "correlation_id", rep.CorrelationID, "report", *rep)
-	}
-	if m.cfg.OnLogoutReport != nil {
-		m.cfg.OnLogoutReport(ctx, *rep)
-	}
 }
 
 // loggedOut is the post-logout landing route. When the provider echoes

@@ -9,8 +9,10 @@
 //
 //   - [CookieStore], the default, keeps the session in encrypted,
 //     authenticated cookies split into chunks, so that real ID tokens (4
-//     to 10 KB of session) fit. Nothing runs on the server; sessions ended
-//     by the provider are remembered in a [Revocations] list. Values
+//     to 10 KB of session) fit. Nothing runs on the server but a
+//     [Revocations] list, bounded ([RevocationLimits]), that remembers
+//     the sessions logged out (so that a copied cookie is worth nothing
+//     afterwards) and those ended by the provider. Values
 //     already verified are remembered too, in a bounded cache, so that a
 //     browser's next requests with the same cookie skip the decryption.
 //   - [ServerStore] keeps the session in a [Backend] and only a signed
