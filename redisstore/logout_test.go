@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,5 +124,62 @@ func TestRevocationsBounded(t *testing.T) {
 	long := strings.Repeat("s", session.MaxMatchLen+1)
 	if err := revs.Revoke(ctx, session.Match{Issuer: storetest.Issuer, SID: long, At: now, Until: now.Add(time.Hour)}); !errors.Is(err, session.ErrInvalid) {
 		t.Errorf("a %d-byte sid: %v, want ErrInvalid", len(long), err)
+	}
+}
+
+// TestLogoutWithRedisDown: a logout while Redis does not answer deletes
+// nothing and keeps the session cookie (one TAKE script, that failed), so
+// that signing out again once Redis is back deletes the session; the
+// copied cookie then opens nothing, on either replica. The same holds for
+// the cookie store, whose logout is recorded in Redis.
+func TestLogoutWithRedisDown(t *testing.T) {
+	srv := startRedis(t)
+	c := srv.Client()
+	for _, kind := range []string{"ServerStore+Backend", "CookieStore+Revocations"} {
+		t.Run(kind, func(t *testing.T) {
+			opts := redisstore.Options{Prefix: prefix(), Timeout: 300 * time.Millisecond}
+			var a, b *replica
+			if kind == "ServerStore+Backend" {
+				a, b = redisReplicas(t, c, opts, session.Lifetime{})
+			} else {
+				revs, err := redisstore.NewRevocations(c, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range []**replica{&a, &b} {
+					store, err := session.NewCookieStore(session.CookieOptions{Keys: testKeys(), Revocations: revs})
+					if err != nil {
+						t.Fatal(err)
+					}
+					*r = newReplica(t, store, session.Lifetime{})
+				}
+			}
+			browser := storetest.NewBrowser()
+			a.login(t, browser, "alice", "sid-1")
+			copied := storetest.NewBrowser()
+			for _, ck := range browser.Cookies() {
+				copied.SetCookie(ck)
+			}
+
+			srv.Pause()
+			rec := a.logout(browser)
+			srv.Resume()
+			if rec.Code != http.StatusServiceUnavailable {
+				t.Errorf("logout with Redis hanging: %d, want 503", rec.Code)
+			}
+			for _, ck := range rec.Result().Cookies() {
+				if strings.HasPrefix(ck.Name, "endsession") && ck.MaxAge < 0 && ck.Path == "/" {
+					t.Errorf("the failed logout expired cookie %s", ck.Name)
+				}
+			}
+			waitFor(t, func() bool { code, _ := a.me(browser); return code == http.StatusOK })
+
+			if rec := a.logout(browser); rec.Code >= 400 {
+				t.Fatalf("logout again: %d %s", rec.Code, rec.Body)
+			}
+			wantUser(t, "the browser after the retry", a, browser, "")
+			wantUser(t, "the copy after the retry, this replica", a, copied, "")
+			wantUser(t, "the copy after the retry, other replica", b, copied, "")
+		})
 	}
 }
