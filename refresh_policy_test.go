@@ -109,6 +109,11 @@ func TestSessionWithoutRefreshToken(t *testing.T) {
 				if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/auth/login") || len(s.sessionCookies()) != 0 {
 					t.Fatalf("with an expired access token: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 				}
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				if len(s.events) != 1 || s.events[0].Reason != middleware.ReasonExpired || s.events[0].Subject != "alice" {
+					t.Fatalf("OnLogout got %+v, want one expiry of alice's session", s.events)
+				}
 				return
 			}
 			if resp.StatusCode != http.StatusOK || body(resp) != "no token" {

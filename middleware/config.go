@@ -124,7 +124,8 @@ type Config struct {
 	RefreshMargin time.Duration
 	// ExpiredTokenEndsSession, when set, ends a session whose access token
 	// has expired and that holds no refresh token (many providers give one
-	// only for the offline_access scope): the user signs in again. By
+	// only for the offline_access scope): the user signs in again, and
+	// OnLogout runs with [ReasonExpired]. By
 	// default such a session goes on until its own Lifetime, and
 	// [TokenFromContext] reports no token once the access token has
 	// expired. A session whose refresh failed because the provider is down

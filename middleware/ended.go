@@ -28,7 +28,8 @@ const (
 	// tokens for good (invalid_grant, or the answer named another user).
 	ReasonRefreshRefused LogoutReason = "refresh_refused"
 	// ReasonExpired: the application ended the session itself with
-	// [Middleware.Expire].
+	// [Middleware.Expire], or its access token expired without a refresh
+	// token and [Config.ExpiredTokenEndsSession] is set.
 	ReasonExpired LogoutReason = "expired"
 )
 

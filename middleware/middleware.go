@@ -257,7 +257,7 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 	} else if m.cfg.ExpiredTokenEndsSession && d.RefreshToken == "" && tokenExpired(d, now) {
 		m.log.Info("session ended: its access token expired and cannot be refreshed", "event", "session",
 			"provider", d.Provider, "correlation_id", correlationID(r))
-		m.store.Delete(w, r, d)
+		m.sessionEnded(r, ReasonExpired, d, m.store.Delete(w, r, d))
 		return r, true
 	}
 	if m.cfg.Lifetime.NeedsTouch(d, now) {
