@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,6 +31,13 @@ type flow struct {
 	Provider string `json:"p"`
 	ReturnTo string `json:"r"`
 	Created  int64  `json:"t"`
+	// MaxAge is the login's max_age, checked against auth_time.
+	MaxAge *int64 `json:"m,omitempty"`
+	// ACR are the login's acr_values, one of which the acr must be.
+	ACR []string `json:"a,omitempty"`
+	// Silent marks a login with prompt=none: when the provider would need
+	// the user, it comes back anonymous.
+	Silent bool `json:"q,omitempty"`
 }
 
 // stateCookieName names one of the middleware's own short-lived cookies
@@ -88,6 +96,12 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 		ReturnTo: returnTo,
 		Created:  m.cfg.Now().Unix(),
 	}
+	params, err := loginParams(q, p.LoginParams, &f)
+	if err != nil {
+		m.fail(w, r, "login", newError(http.StatusBadRequest, "invalid_login_parameter",
+			"This sign-in link is not valid.", err))
+		return
+	}
 	value, err := m.encodeState(m.flowCookiePrefix()+f.State, f)
 	if err != nil {
 		m.fail(w, r, "login", newError(http.StatusInternalServerError, "internal", "Sign-in could not start.", err))
@@ -104,6 +118,7 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 			opts = append(opts, oauth2.SetAuthURLParam(k, v))
 		}
 	}
+	opts = append(opts, params...)
 	m.log.Info("login started", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
 	http.Redirect(w, r, resolved.OAuth2.AuthCodeURL(f.State, opts...), http.StatusFound)
 }
@@ -227,6 +242,16 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 			"The sign-in response did not name its provider. Please sign in again.", errors.New("iss parameter missing")))
 		return
 	}
+	if code := q.Get("error"); code != "" && f.Silent && slices.Contains(silentErrors, code) {
+		m.log.Info("silent login: the provider needs the user; back anonymous", "event", "login",
+			"code", code, "provider", p.Name, "correlation_id", correlationID(r))
+		target, ok := safeReturn(f.ReturnTo)
+		if !ok {
+			target = "/"
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
 	if code := q.Get("error"); code != "" {
 		m.fail(w, r, "callback", providerRefused(code))
 		return
@@ -240,6 +265,16 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, "callback", e)
 		return
 	}
+	var at struct {
+		ACR      string   `json:"acr"`
+		AuthTime *float64 `json:"auth_time"`
+	}
+	d.Claims(&at)
+	if err := checkAuthentication(f, at.ACR, at.AuthTime, m.cfg.Now()); err != nil {
+		m.fail(w, r, "callback", newError(http.StatusBadRequest, "stale_authentication",
+			"The provider did not sign you in as this page requires. Please sign in again.", err))
+		return
+	}
 	if err := m.newSession(w, r, d); err != nil {
 		status, msg := http.StatusInternalServerError, "Your session could not be saved. Please try again."
 		if errors.Is(err, session.ErrTooLarge) {
@@ -250,6 +285,9 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		m.fail(w, r, "callback", newError(status, "session_not_saved", msg, err))
 		return
+	}
+	if _, err := r.Cookie(m.silentCookieName()); err == nil {
+		m.holdSilentLogins(w, -1) // signed in: silent logins may be tried again later
 	}
 	m.log.Info("login succeeded", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
 	target, ok := safeReturn(f.ReturnTo)

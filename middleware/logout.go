@@ -191,6 +191,11 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		st.State = act.stateValue
 	}
 	st.Notice = act.Notice
+	if act.Notice != "" {
+		// The provider's session may have survived: TrySilentLogin must
+		// not sign the user in again until they sign in themselves.
+		m.holdSilentLogins(w, 0)
+	}
 
 	// (4) Land: at the provider, or straight on the post-logout route.
 	value, err := m.encodeState(m.logoutCookieName(), st)

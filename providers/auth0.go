@@ -47,7 +47,10 @@ func Auth0(domain, clientID, clientSecret string) Provider {
 		ClientSecret: clientSecret,
 		AuthMethod:   method,
 		Scopes:       []string{"openid", "profile", "email", "offline_access"},
-		Logout:       Auth0Logout{Domain: domain},
+		// Organizations, invitations and the sign-up screen, per login.
+		// Documentation: https://auth0.com/docs/api/authentication/authorization-code-flow/authorize-application
+		LoginParams: []string{"organization", "invitation", "screen_hint"},
+		Logout:      Auth0Logout{Domain: domain},
 	}
 }
 

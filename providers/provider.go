@@ -65,6 +65,14 @@ type Provider struct {
 	Scopes []string
 	// AuthParams are extra parameters of the authorization request.
 	AuthParams url.Values
+	// LoginParams names the parameters of the provider's own that a
+	// login request (/auth/login?name=value) may pass on to its
+	// authorization request, besides the standard ones the middleware
+	// always forwards (prompt, login_hint, max_age, acr_values,
+	// ui_locales, display). Each value is checked: printable, at most 512
+	// bytes. The parameters the middleware sets itself (client_id,
+	// redirect_uri, state, nonce, scope, PKCE...) cannot be named.
+	LoginParams []string
 	// TokenParams are extra parameters of the token request body.
 	TokenParams url.Values
 	// UserInfo fetches the userinfo endpoint at login and merges its
@@ -110,6 +118,11 @@ func (p *Provider) Validate() error {
 			return fmt.Errorf("providers: %s: %w", p.Name, err)
 		}
 	}
+	for _, name := range p.LoginParams {
+		if reservedAuthParam(name) {
+			return fmt.Errorf("providers: %s: LoginParams cannot name %q, which the middleware sets itself", p.Name, name)
+		}
+	}
 	if !p.HasLogin() {
 		if p.Logout == nil {
 			return fmt.Errorf("providers: %s: a provider without Issuer needs a Logout", p.Name)
@@ -144,6 +157,19 @@ func (p *Provider) Validate() error {
 		return fmt.Errorf("providers: %s: explicit Endpoints need both AuthURL and TokenURL", p.Name)
 	}
 	return nil
+}
+
+// reservedAuthParam reports the authorization request parameters that
+// the middleware sets itself, or that would replace the request
+// (RFC 9101, RFC 9126), or that are the standard ones it checks itself.
+func reservedAuthParam(name string) bool {
+	switch name {
+	case "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
+		"code_challenge", "code_challenge_method", "request", "request_uri", "claims", "registration",
+		"prompt", "login_hint", "max_age", "acr_values", "ui_locales", "display", "return_to", "provider":
+		return true
+	}
+	return name == ""
 }
 
 func absoluteURL(s string) error {
