@@ -116,7 +116,7 @@ func (k *Lock) Release(ctx context.Context) error {
 // that replicas sharing this Redis refresh a session one at a time. It is
 // also a [middleware.RefreshResults]: the result of each refresh, which
 // the middleware encrypts under its session keys, is kept for the grace
-// window as a string "<prefix>r:<key>" set with a TTL, so that a request
+// window as a string "<prefix>rf:<key>" set with a TTL, so that a request
 // carrying the session from before a refresh gets the refreshed one on
 // any replica.
 func (l *Locker) RefreshLocker() middleware.Locker {
@@ -138,7 +138,7 @@ func (r refreshLocker) Lock(ctx context.Context, key string, ttl time.Duration) 
 // Remember implements [middleware.RefreshResults] with one SET and a TTL.
 func (r refreshLocker) Remember(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	return call(ctx, r.l.opts.Timeout, "remember refresh", func(ctx context.Context) error {
-		return r.l.c.Set(ctx, r.l.opts.Prefix+"r:"+key, value, ttl).Err()
+		return r.l.c.Set(ctx, r.l.opts.Prefix+"rf:"+key, value, ttl).Err()
 	})
 }
 
@@ -147,7 +147,7 @@ func (r refreshLocker) Recall(ctx context.Context, key string) ([]byte, error) {
 	var value []byte
 	err := call(ctx, r.l.opts.Timeout, "recall refresh", func(ctx context.Context) error {
 		var err error
-		value, err = r.l.c.Get(ctx, r.l.opts.Prefix+"r:"+key).Bytes()
+		value, err = r.l.c.Get(ctx, r.l.opts.Prefix+"rf:"+key).Bytes()
 		if errors.Is(err, redis.Nil) {
 			value, err = nil, nil
 		}
