@@ -33,7 +33,8 @@ type Config struct {
 	Keys []session.KeyPair
 
 	// Store keeps sessions. Default: a [session.CookieStore] built from
-	// Keys, with a per-process revocation list for back-channel logout.
+	// Keys, with a per-process revocation list for logouts and the
+	// provider's logouts.
 	// With an https AppURL, a store that reports SecureCookies() false
 	// (as the session package's stores do when built without Secure) is
 	// refused.

@@ -56,6 +56,7 @@ func Run(t *testing.T, h Harness) {
 		{"EndSessionsBySID", endBySID},
 		{"EndSessionsBySubject", endBySubject},
 		{"EndSessionsRespectsAt", endRespectsAt},
+		{"TakeMatchingReturnsEnded", takeMatching},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.run(t, h) })
@@ -412,5 +413,35 @@ func endRespectsAt(t *testing.T, h Harness) {
 	f.end(session.Match{Issuer: Issuer, Subject: "alice", At: at, Until: at.Add(Lifetime.Absolute)})
 	if d := f.load(after); d == nil {
 		t.Error("session created after the logout's time was ended by subject")
+	}
+}
+
+// takeMatching: a store that is a [session.MatchTaker] returns exactly
+// the sessions it ended, whole, and they are gone.
+func takeMatching(t *testing.T, h Harness) {
+	f := newFixture(t, h)
+	taker, ok := f.store.(session.MatchTaker)
+	if !ok {
+		t.Skip("the store is no session.MatchTaker")
+	}
+	phone, d := f.login("alice", "sid-phone")
+	laptop, _ := f.login("alice", "sid-laptop")
+	f.clock.Advance(time.Minute)
+	now := f.clock.Now()
+	ended, err := taker.TakeMatching(context.Background(), session.Match{Issuer: Issuer, SID: "sid-phone", At: now, Until: now.Add(Lifetime.Absolute)})
+	if err != nil {
+		t.Fatalf("TakeMatching: %v", err)
+	}
+	if len(ended) != 1 || ended[0].ID != d.ID || ended[0].Subject != "alice" || ended[0].AccessToken != d.AccessToken {
+		t.Fatalf("TakeMatching returned %d sessions %+v, want the one of sid-phone", len(ended), ended)
+	}
+	if d := f.load(phone); d != nil {
+		t.Error("the session TakeMatching returned still loads")
+	}
+	if d := f.load(laptop); d == nil {
+		t.Error("a session of another sid was ended")
+	}
+	if ended, err := taker.TakeMatching(context.Background(), session.Match{Issuer: Issuer, SID: "sid-unknown", At: now}); err != nil || len(ended) != 0 {
+		t.Errorf("TakeMatching of an unknown sid = %v, %v; want none", ended, err)
 	}
 }
