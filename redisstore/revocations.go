@@ -129,6 +129,7 @@ func (l *Revocations) Revoked(ctx context.Context, d *session.Data) (bool, error
 		}
 	}
 	add("id", "", d.ID)
+	byID := len(keys) == 1 // the first key, when there is one, is the ID's
 	add("sid", d.Issuer, d.SID)
 	add("sub", d.Issuer, d.Subject)
 	if len(keys) == 0 {
@@ -143,10 +144,13 @@ func (l *Revocations) Revoked(ctx context.Context, d *session.Data) (bool, error
 	if err != nil {
 		return false, err
 	}
-	for _, v := range vals {
+	for i, v := range vals {
 		s, ok := v.(string)
 		if !ok {
 			continue
+		}
+		if i == 0 && byID {
+			return true, nil // a logout: an ID is never reused
 		}
 		ms, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {

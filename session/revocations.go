@@ -213,7 +213,7 @@ func (l *MemoryRevocations) Revoked(_ context.Context, d *Data) (bool, error) {
 		return e != nil && !d.Created.After(e.at)
 	}
 	switch {
-	case d.ID != "" && ended(revocationKey{byID, "", d.ID}):
+	case d.ID != "" && l.entries[revocationKey{byID, "", d.ID}] != nil:
 		return true, nil
 	case d.Issuer == "":
 		return false, nil

@@ -41,7 +41,8 @@ type Store interface {
 // ID is empty, those that a provider ended (back-channel or front-channel
 // logout): the sessions of Issuer with session id SID or, when SID is
 // empty, every session of Subject. Only sessions created at or before At
-// match, so the user can log in again at once.
+// match, so the user can log in again at once (a match by ID ignores At:
+// identifiers are never reused).
 type Match struct {
 	// ID is a session's own identifier ([Data.ID]).
 	ID      string
@@ -56,13 +57,10 @@ type Match struct {
 
 // Matches reports whether m selects d.
 func (m Match) Matches(d *Data) bool {
-	if d.Created.After(m.At) {
-		return false
-	}
 	if m.ID != "" {
-		return d.ID == m.ID
+		return d.ID == m.ID // an ID is never reused: At does not matter
 	}
-	if d.Issuer != m.Issuer {
+	if d.Issuer != m.Issuer || d.Created.After(m.At) {
 		return false
 	}
 	if m.SID != "" {
