@@ -182,7 +182,9 @@ function clientMetadata(base) {
     application_type: 'web',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    redirect_uris: uris('/auth/callback'),
+    // The second is the callback of an app with several providers, where
+    // this one is named "op" (RFC 9700's mix-up defence).
+    redirect_uris: [...uris('/auth/callback'), ...uris('/auth/callback/op')],
     post_logout_redirect_uris: uris('/auth/logged-out'),
     // One back-channel URI per client: the first app's. Replicas share a
     // session store, so one notification reaches them all.
