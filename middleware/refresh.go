@@ -75,7 +75,8 @@ func tokenExpiry(tok *oauth2.Token, now time.Time) time.Time {
 }
 
 // errGrantEnded marks a refresh the provider refused for good
-// (invalid_grant) or whose answer names another user: the session ends.
+// (invalid_grant), or whose answer brought an ID token that fails its
+// checks (another user, another client...): the session ends.
 var errGrantEnded = errors.New("the provider ended the grant")
 
 // refreshResult is the outcome of one refresh, shared by the requests that
