@@ -2,8 +2,12 @@ package endsession_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/endsession/endsession/middleware"
 )
 
 // TestLogoutByGetNeedsADocumentNavigation: a GET of the logout route logs
@@ -83,5 +87,77 @@ func TestConfirmedLogoutNavigatesFromAPage(t *testing.T) {
 	}
 	if len(s.sessionCookies()) != 0 || len(s.reports) != 1 {
 		t.Errorf("after the confirmed logout: session cookies %v, %d reports", s.sessionCookies(), len(s.reports))
+	}
+}
+
+// dropLogoutCookie removes the logout state cookie from the jar, as the
+// browser does once it has lapsed.
+func (s *stack) dropLogoutCookie() {
+	s.t.Helper()
+	u, _ := url.Parse(s.appURL + "/auth/logged-out")
+	var found bool
+	for _, c := range s.client.Jar.Cookies(u) {
+		if strings.Contains(c.Name, "endsession_logout") {
+			found = true
+			s.client.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Path: "/", MaxAge: -1}})
+		}
+	}
+	if !found {
+		s.t.Fatal("no logout state cookie to drop")
+	}
+}
+
+// TestLateLogoutStateLandsSignedOut: when the provider comes back after
+// the logout state cookie lapsed (a slow confirmation), a state this
+// application issued still lands as signed out, with the late-return
+// notice and a log record; a state it did not issue, one altered, or one
+// too old is still refused. With the cookie, the state must be the very
+// one sent.
+func TestLateLogoutStateLandsSignedOut(t *testing.T) {
+	s := newStack(t)
+	s.login()
+	sent := s.logoutRedirect().Query().Get("state")
+	s.dropLogoutCookie()
+	resp := s.get("/auth/logged-out?state=" + url.QueryEscape(sent))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?logout_notice="+middleware.NoticeLateReturn {
+		t.Fatalf("a late state: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body(resp))
+	}
+	if !strings.Contains(s.logs.String(), `"notice":"`+middleware.NoticeLateReturn+`"`) {
+		t.Errorf("the landing of a late state is not logged with its notice:\n%s", s.logs.String())
+	}
+
+	altered := []byte(sent)
+	altered[len(altered)/2] ^= 1
+	for _, c := range []struct{ name, state string }{
+		{"a state this application did not issue", "AYOUN4AOJDBKCSHNHSUHQQ6D2U"},
+		{"an issued state, altered", string(altered)},
+		{"an issued state, cut", sent[:len(sent)-4]},
+		{"empty", ""},
+	} {
+		if resp := s.get("/auth/logged-out?state=" + url.QueryEscape(c.state)); resp.StatusCode != http.StatusBadRequest ||
+			!strings.Contains(body(resp), "could not be verified") {
+			t.Errorf("%s, without the cookie: %d %q", c.name, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+
+	// Too old: a state is recognised for a day.
+	s = newStack(t)
+	s.login()
+	sent = s.logoutRedirect().Query().Get("state")
+	s.dropLogoutCookie()
+	s.advance(25 * time.Hour)
+	if resp := s.get("/auth/logged-out?state=" + url.QueryEscape(sent)); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a state a day old, without the cookie: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// With the cookie, another issued state is refused: it must be the
+	// one this browser sent.
+	s = newStack(t)
+	s.login()
+	other := s.logoutRedirect().Query().Get("state")
+	s.login()
+	s.logoutRedirect()
+	if resp := s.get("/auth/logged-out?state=" + url.QueryEscape(other)); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("another logout's state, with this logout's cookie: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }

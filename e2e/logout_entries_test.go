@@ -12,6 +12,7 @@ import (
 
 	"github.com/endsession/endsession/e2e/internal/browser"
 	"github.com/endsession/endsession/e2e/internal/op"
+	"github.com/endsession/endsession/middleware"
 )
 
 // logoutEntry is one way a user starts a logout in the browser, from the
@@ -191,4 +192,53 @@ func TestLogoutByGetOnlyOnNavigation(t *testing.T) {
 	if s := a.LastSession(); s.ID != d.ID {
 		t.Errorf("the session changed: %q, was %q", s.ID, d.ID)
 	}
+}
+
+// TestSlowConfirmationAtTheProvider: the user takes longer at the
+// provider's "Do you want to sign out?" page than the logout state cookie
+// lives. The browser has dropped the cookie when the provider comes back
+// with the state; the app recognises the state as one it issued and lands
+// the user signed out, with the late-return notice, not on an error page.
+func TestSlowConfirmationAtTheProvider(t *testing.T) {
+	o := op.Shared(t)
+	b := browser.New(t)
+	a := startApp(t, o)
+	login(t, b, a, "slowpoke")
+	sid := b.Text("#sid")
+	a.ResetResponses()
+	b.ResetRequests()
+
+	b.Click("#logout")
+	b.WaitVisible(browser.OPLogoutYesButton)
+	var dropped []string
+	for _, c := range b.AllCookies() {
+		if isAppCookie(c.Name) && strings.Contains(c.Name, "logout") {
+			b.DeleteCookie(a.URL+c.Path, c.Name)
+			dropped = append(dropped, c.Name)
+		}
+	}
+	if len(dropped) == 0 {
+		t.Fatalf("no logout state cookie to let lapse among %v", appCookieNames(b))
+	}
+	final := b.ConfirmLogoutAtOP(true)
+	if final.Path != op.LoggedOutPath {
+		final = b.WaitURL("the app's home", func(u *url.URL) bool { return u.Path == "/" })
+	}
+	if got := b.Text("#notice"); final.Path != "/" || got != middleware.NoticeLateReturn {
+		t.Fatalf("after a slow confirmation the browser is at %s, notice %q, want the home page with %q", final, got, middleware.NoticeLateReturn)
+	}
+	lands := b.RequestsTo(a.URL + op.LoggedOutPath)
+	if len(lands) != 1 || lands[0].Query().Get("state") == "" {
+		t.Fatalf("the provider came back with %v, want the state", lands)
+	}
+	if resp := a.Response(http.MethodGet, op.LoggedOutPath); resp.Status != http.StatusSeeOther {
+		t.Errorf("the landing answered %s, want 303", resp)
+	}
+	if n := o.SessionsWithSID(t, sid); n != 0 {
+		t.Errorf("the provider still holds the session (its admin view finds %d)", n)
+	}
+	if left := appCookieNames(b); len(left) > 0 {
+		t.Errorf("after the logout the browser still holds the app's cookies %v", left)
+	}
+	requireLoginForm(t, b, a, o)
 }

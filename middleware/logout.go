@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -293,7 +292,7 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 		SID:        d.SID,
 		Subject:    d.Subject,
 		ReturnURL:  m.loggedOutURL,
-		State:      rand.Text(),
+		State:      m.newLogoutState(),
 		HTTPClient: m.cfg.HTTPClient,
 	}
 	if d.Device != nil {
@@ -336,57 +335,6 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 		rep.add("provider.end_session", nil, describeAction(act))
 	}
 	return action{Action: act, stateValue: req.State}
-}
-
-// loggedOut is the post-logout landing route. When the provider echoes
-// the logout state, it must equal the one sent, kept in a signed cookie
-// apart from the deleted session; a mismatch is an error, never followed.
-func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
-	authHeaders(w)
-	r, _ = withCorrelation(r)
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		m.fail(w, r, "logged_out", newError(http.StatusMethodNotAllowed, "method_not_allowed", "This address only takes the provider's redirect.", nil))
-		return
-	}
-	echoed, hasEcho := r.URL.Query()["state"]
-	var st logoutState
-	haveState := false
-	if c, err := r.Cookie(m.logoutCookieName()); err == nil {
-		haveState = m.decodeState(c.Name, c.Value, &st) == nil
-		http.SetCookie(w, &http.Cookie{Name: c.Name, Value: "", Path: stateCookiePath, MaxAge: -1,
-			HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode})
-	}
-	mismatch := ""
-	switch {
-	case hasEcho && !haveState:
-		mismatch = "state returned but no logout in progress in this browser"
-	case st.State != "" && !hasEcho:
-		mismatch = "state sent to the provider did not come back"
-	case hasEcho && (len(echoed) != 1 || subtle.ConstantTimeCompare([]byte(echoed[0]), []byte(st.State)) != 1):
-		mismatch = "returned state differs from the one sent"
-	}
-	if mismatch != "" {
-		m.fail(w, r, "logged_out", newError(http.StatusBadRequest, "invalid_logout_state",
-			"This sign-out response could not be verified. You are signed out of this site.", errors.New(mismatch)))
-		return
-	}
-	m.log.Info("logout landed", "event", "logout", "correlation_id", correlationID(r),
-		"logout_correlation_id", st.CorrelationID, "provider_state_checked", hasEcho, "notice", st.Notice)
-	target := m.cfg.PostLogoutPath
-	if ret, ok := safeReturn(st.ReturnTo); ok {
-		target = ret
-	}
-	if st.Notice != "" {
-		target = providers.WithQuery(target, url.Values{PostLogoutNoticeParam: {st.Notice}})
-	}
-	if len(m.cfg.ClearSiteData) > 0 {
-		quoted := make([]string, len(m.cfg.ClearSiteData))
-		for i, d := range m.cfg.ClearSiteData {
-			quoted[i] = `"` + strings.Trim(d, `"`) + `"`
-		}
-		w.Header().Set("Clear-Site-Data", strings.Join(quoted, ", "))
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // formValue is r.FormValue for a form that is not multipart, such as a

@@ -34,8 +34,9 @@ type LogoutRequest struct {
 	// ReturnURL is the application's fixed post-logout landing URL, the
 	// one registered at the provider.
 	ReturnURL string
-	// State is a fresh random value; a strategy that sends it sets
-	// Action.StateSent so the landing route checks the echo.
+	// State is a fresh value, random and signed by the application with
+	// its issue time; a strategy that sends it sets Action.StateSent so
+	// the landing route checks the echo.
 	State string
 	// Device is the device recorded in the session, if any.
 	Device *Device
