@@ -39,12 +39,14 @@ func signIn(t *testing.T, b *browser.Browser, a *app, login string) session.Data
 	return a.LastSession()
 }
 
-// appCookieNames returns the names of the app's cookies that the browser
-// holds, for any path, sorted.
+// appCookieNames returns the names of the app's cookies with a value that
+// the browser holds, for any path, sorted. A cookie without a value holds
+// nothing of the user's (the middleware's marker that no silent login may
+// follow a logout that left the provider's session is one).
 func appCookieNames(b *browser.Browser) []string {
 	var names []string
 	for _, c := range b.AllCookies() {
-		if isAppCookie(c.Name) {
+		if isAppCookie(c.Name) && c.Value != "" {
 			names = append(names, c.Name)
 		}
 	}

@@ -177,9 +177,10 @@ func (m *Middleware) silentCookieName() string { return m.stateCookieName("endse
 const silentRetryAfter = 10 * time.Minute
 
 // holdSilentLogins sets the silent cookie: for maxAge seconds, or, with
-// maxAge 0, until the browser closes.
+// maxAge 0, until the browser closes. Its presence is what counts: it has
+// no value, and holds nothing of the user's.
 func (m *Middleware) holdSilentLogins(w http.ResponseWriter, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: m.silentCookieName(), Value: "1", Path: stateCookiePath, MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: m.silentCookieName(), Value: "", Path: stateCookiePath, MaxAge: maxAge,
 		HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode})
 }
 
