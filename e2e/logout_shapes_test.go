@@ -249,7 +249,15 @@ func TestLogoutServerToServerAndLocal(t *testing.T) {
 			if n := o.SessionsWithSID(t, sid); n != c.opSessions {
 				t.Errorf("the provider holds %d session(s) with the sid, want %d", n, c.opSessions)
 			}
-			if left := appCookieNames(b); len(left) > 0 {
+			// Where the provider's session survives, one cookie without any
+			// user data stays: it holds silent logins back.
+			var left []string
+			for _, ck := range b.AllCookies() {
+				if isAppCookie(ck.Name) && !(c.opSessions > 0 && strings.HasSuffix(ck.Name, "endsession_nosilent") && ck.Value == "1") {
+					left = append(left, ck.Name)
+				}
+			}
+			if len(left) > 0 {
 				t.Errorf("after the logout the browser still holds the app's cookies %v", left)
 			}
 			requireStep(t, a, "provider.end_session", true)
