@@ -20,12 +20,14 @@ func jwtExpiry(t *testing.T, jwt string) time.Time {
 }
 
 func TestLogoutRefreshesAnExpiredIDTokenForTheHint(t *testing.T) {
-	s := newStack(t, withOP(func(op *devprovider.Config) { op.IDTokenTTL = time.Second }))
+	// The provider's clock is the middleware's: advancing it expires the
+	// ID token without a race against a real second.
+	s := newStack(t, withOP(func(op *devprovider.Config) { op.IDTokenTTL = time.Minute }))
 	s.login()
-	time.Sleep(1100 * time.Millisecond)
+	s.advance(time.Minute + time.Second)
 	end := s.logoutRedirect()
 	hint := end.Query().Get("id_token_hint")
-	if !jwtExpiry(t, hint).After(time.Now()) {
+	if !jwtExpiry(t, hint).After(s.now()) {
 		t.Fatal("the hint is the expired ID token, not a fresh one")
 	}
 	if s.refreshGrants() != 1 {
@@ -125,11 +127,16 @@ func TestLogoutWithRevocationDown(t *testing.T) {
 
 func TestLogsHoldNoTokensAfterRefreshAndRevocation(t *testing.T) {
 	s := newStack(t, withOP(func(op *devprovider.Config) {
-		op.AccessTokenTTL = time.Second
-		op.IDTokenTTL = time.Second
+		op.AccessTokenTTL = time.Minute
+		op.IDTokenTTL = time.Minute
 	}))
 	s.login()
+	s.advance(time.Minute + time.Second) // the next request refreshes
 	s.get("/profile")
+	if s.refreshGrants() != 1 {
+		t.Fatalf("%d refreshes, want 1", s.refreshGrants())
+	}
+	s.advance(time.Minute + time.Second) // the logout refreshes for its hint
 	s.op.Fail(devprovider.Revocation, devprovider.Fault{Status: http.StatusBadGateway})
 	s.logoutRedirect()
 	logs := s.logs.String()

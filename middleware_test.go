@@ -183,6 +183,9 @@ func (s *stack) restart(edit func(*middleware.Config)) {
 // advance moves the clock of the middleware and the provider forward by d.
 func (s *stack) advance(d time.Duration) { s.offset.Add(int64(d)) }
 
+// now is the clock of the middleware and of the provider.
+func (s *stack) now() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) }
+
 // serveProvider serves the development provider, noting every code and
 // token it hands out and letting tokenHook rewrite the token endpoint's
 // answers.
@@ -660,14 +663,14 @@ func TestLogoutWithoutSession(t *testing.T) {
 // Without a refresh token, the expired ID token itself is the hint.
 func TestLogoutAfterIDTokenExpired(t *testing.T) {
 	s := newStack(t, withOP(func(op *devprovider.Config) {
-		op.IDTokenTTL = time.Second
+		op.IDTokenTTL = time.Minute
 		op.RefreshTokens = devprovider.RefreshNever
 	}))
 	s.login()
-	time.Sleep(1100 * time.Millisecond)
+	s.advance(time.Minute + time.Second)
 	end := s.logoutRedirect()
 	hint := end.Query().Get("id_token_hint")
-	if exp := jwtClaim(t, hint, "exp").(float64); time.Unix(int64(exp), 0).After(time.Now()) {
+	if exp := jwtClaim(t, hint, "exp").(float64); time.Unix(int64(exp), 0).After(s.now()) {
 		t.Fatal("the ID token sent as hint has not expired yet")
 	}
 	resp, visited := s.follow(s.get(end.String()))
