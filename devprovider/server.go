@@ -592,7 +592,7 @@ func (s *Server) record(r *http.Request) {
 		Header: r.Header.Clone(),
 		Time:   s.now(),
 	}
-	if r.PostForm != nil && len(r.PostForm) > 0 {
+	if len(r.PostForm) > 0 {
 		rec.Form = cloneValues(r.PostForm)
 	}
 	s.mu.Lock()
