@@ -68,7 +68,9 @@ func TestRefreshRotation(t *testing.T) {
 					// prompt=consent, which oidc-provider requires.
 					cfg.Providers[0].AuthParams = url.Values{"prompt": {"consent"}}
 				}
-				opts := redisstore.Options{Prefix: prefix}
+				// Redis is not under test here: a generous timeout keeps a loaded
+				// machine from turning a slow call into a 503.
+				opts := redisstore.Options{Prefix: prefix, Timeout: 3 * time.Second}
 				switch tc.store {
 				case "memory":
 					cfg.Store = serverStore(t, memory, keys)
