@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/endsession/endsession/internal/answer"
 	"github.com/endsession/endsession/providers"
 	"github.com/endsession/endsession/session"
 )
@@ -234,7 +236,8 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 	if iss, sent := q["iss"]; sent {
 		if len(iss) != 1 || iss[0] != p.Issuer {
 			m.fail(w, r, "callback", newError(http.StatusBadRequest, "invalid_issuer",
-				"The sign-in response did not come from the expected provider. Please sign in again.", errors.New("iss parameter does not match the issuer")))
+				"The sign-in response did not come from the expected provider. Please sign in again.",
+				fmt.Errorf("iss parameter %s does not match the configured issuer %q", answer.Identifier(strings.Join(iss, " ")), p.Issuer)))
 			return
 		}
 	} else if resolved.Endpoints.IssParameter {

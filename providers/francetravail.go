@@ -21,11 +21,17 @@ type FranceTravailRealm string
 const (
 	// FranceTravailIndividu: job seekers and candidates.
 	FranceTravailIndividu FranceTravailRealm = "/individu"
-	// FranceTravailEmployeur: employers and recruiters. France Travail's
-	// overview table calls this realm "entreprise", but its endpoint
-	// pages, request examples and every public integration send
-	// "/employeur" on the wire, so that is what is sent.
+	// FranceTravailEmployeur: employers and recruiters. Its endpoint
+	// pages (authorization code, PKCE) give "realm=/employeur" in every
+	// request example, as every public integration sends it, so
+	// "/employeur" is what goes on the wire.
 	FranceTravailEmployeur FranceTravailRealm = "/employeur"
+	// FranceTravailEntreprise is the employers' realm under the name
+	// France Travail's "Utiliser les API" overview table gives it
+	// ("/entreprise"). It is the same realm as [FranceTravailEmployeur]:
+	// the preset accepts it and sends "/employeur", the value of the
+	// endpoint pages and of the requests France Travail's servers answer.
+	FranceTravailEntreprise FranceTravailRealm = "/entreprise"
 	// FranceTravailAgent: France Travail's own agents. Their realm is in
 	// the authorize path, not in its query.
 	FranceTravailAgent FranceTravailRealm = "/agent"
@@ -58,7 +64,10 @@ type FranceTravailConfig struct {
 	// ClientID and ClientSecret are the application's credentials on
 	// francetravail.io. The secret is sent in the token request's body
 	// (client_secret_post), never with HTTP Basic, which France
-	// Travail's servers misread.
+	// Travail's servers misread. Without a secret the application is
+	// public (France Travail's "application publique": authorization
+	// code with PKCE): the token request carries client_id and the PKCE
+	// verifier, and no secret.
 	ClientID     string
 	ClientSecret string
 	// APIScopes are the scopes of the APIs the application calls for the
@@ -80,13 +89,30 @@ type FranceTravailConfig struct {
 	// "https://authentification-candidat.francetravail.fr"): the
 	// authorize, token, keys and logout URLs are built under it.
 	BaseURL string
+	// AuthURL replaces the authorize endpoint: BaseURL +
+	// "/connexion/oauth2/authorize", or BaseURL +
+	// "/connexion/oauth2/agent/authorize" for agents.
+	AuthURL string
+	// TokenURL replaces the token endpoint. The default is BaseURL +
+	// "/connexion/oauth2/access_token?realm=%2F<realm>". For agents
+	// France Travail's "Utiliser les API" summary table writes
+	// ".../connexion/oauth2/acces_token" (one "s"), but its
+	// authorization code, PKCE and client credentials pages all write
+	// "access_token", the OpenAM name, so that spelling is the default;
+	// set TokenURL to the other should France Travail's server want it.
+	// The realm is added to the URL's query when TokenURL has no "realm"
+	// parameter: France Travail takes it there, never in the body.
+	TokenURL string
 	// Issuer is the issuer identifier, compared exactly with the ID
 	// tokens and the callback's "iss". France Travail does not document
 	// it; the default, inferred from public integration code, is the
 	// OpenAM form with an explicit port:
 	// "https://authentification-candidat.francetravail.fr:443/connexion/oauth2/realms/root/realms/individu"
-	// (the host and realm follow the configuration). Set it to the
-	// value France Travail's tokens carry if it differs.
+	// (the host and realm follow the configuration). The callback's
+	// "iss" is France Travail's documented statement of it: when a login
+	// fails with "invalid_issuer", the middleware's log names the
+	// configured issuer and the one received; set Issuer to the received
+	// one (for instance without ":443").
 	Issuer string
 	// JWKSURL is where the ID token keys are read. Not documented by
 	// France Travail; the default, inferred from public integration code,
@@ -114,7 +140,8 @@ type FranceTravailConfig struct {
 //     /connexion/oauth2/agent/authorize, without it;
 //   - the token request goes to .../connexion/oauth2/access_token?realm=%2F<realm>:
 //     the realm is always in the token URL's query, never in the body;
-//   - the client secret is in the body (client_secret_post);
+//   - the client secret is in the body (client_secret_post); a public
+//     application has none and sends client_id with the PKCE verifier;
 //   - the token response echoes the nonce at its top level and the
 //     callback carries "iss": the middleware checks both;
 //   - logout sends id_token_hint and redirect_uri (not
@@ -135,12 +162,16 @@ type FranceTravailConfig struct {
 // (both seen in public code, not documented): clear Endpoints and set
 // DiscoveryURL on the returned provider.
 //
-// FranceTravail panics if cfg.Realm is not one of the realms above.
+// A realm other than those above makes a provider whose Validate (and so
+// middleware.New) fails with an error naming it.
 //
 // Documentation: https://francetravail.io/produits-partages/documentation/utilisation-api-france-travail/authorization-code-flow
 // Documentation: https://francetravail.io/produits-partages/documentation/utilisation-api-france-travail/deconnexion-utilisateur
 func FranceTravail(cfg FranceTravailConfig) Provider {
 	realm := cfg.Realm
+	if realm == FranceTravailEntreprise {
+		realm = FranceTravailEmployeur
+	}
 	var host, apiPath string
 	switch realm {
 	case FranceTravailIndividu:
@@ -150,14 +181,18 @@ func FranceTravail(cfg FranceTravailConfig) Provider {
 	case FranceTravailAgent:
 		host = pick(cfg.Recette, franceTravailAgentRecetteHost, franceTravailAgentHost)
 	default:
-		panic(fmt.Sprintf("providers: unknown France Travail realm %q", realm))
+		return Provider{
+			Name: or(cfg.Name, "francetravail"),
+			err: fmt.Errorf("unknown France Travail realm %q (want %s, %s, %s or %s)", cfg.Realm,
+				FranceTravailIndividu, FranceTravailEmployeur, FranceTravailEntreprise, FranceTravailAgent),
+		}
 	}
 	base := strings.TrimSuffix(or(cfg.BaseURL, host), "/")
 	realmQuery := url.Values{"realm": {string(realm)}}.Encode()
 
 	e := Endpoints{
-		AuthURL:     base + "/connexion/oauth2/authorize",
-		TokenURL:    base + "/connexion/oauth2/access_token?" + realmQuery,
+		AuthURL:     or(cfg.AuthURL, base+"/connexion/oauth2/authorize"),
+		TokenURL:    withRealm(or(cfg.TokenURL, base+"/connexion/oauth2/access_token"), realm),
 		JWKSURL:     or(cfg.JWKSURL, base+"/connexion/oauth2/connect/jwk_uri?"+realmQuery),
 		UserInfoURL: cfg.UserInfoURL,
 	}
@@ -172,7 +207,7 @@ func FranceTravail(cfg FranceTravailConfig) Provider {
 	}
 	var authParams url.Values
 	if realm == FranceTravailAgent {
-		e.AuthURL = base + "/connexion/oauth2/agent/authorize"
+		e.AuthURL = or(cfg.AuthURL, base+"/connexion/oauth2/agent/authorize")
 		logout.URL = or(cfg.LogoutURL, base+"/connexion/oauth2/deconnexion")
 		logout.Method = http.MethodPost
 	} else {
@@ -185,12 +220,20 @@ func FranceTravail(cfg FranceTravailConfig) Provider {
 		Endpoints:    e,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
-		AuthMethod:   AuthPost,
+		AuthMethod:   pick(cfg.ClientSecret == "", AuthNone, AuthPost),
 		Scopes:       franceTravailScopes(cfg.ClientID, cfg.APIScopes, "openid", "profile", "email"),
 		AuthParams:   authParams,
 		UserInfo:     cfg.UserInfo,
 		Logout:       logout,
 	}
+}
+
+// withRealm adds realm to endpoint's query unless it names one already.
+func withRealm(endpoint string, realm FranceTravailRealm) string {
+	if u, err := url.Parse(endpoint); err == nil && u.Query().Has("realm") {
+		return endpoint
+	}
+	return WithQuery(endpoint, url.Values{"realm": {string(realm)}})
 }
 
 // openAMIssuer is the issuer an OpenAM server gives a realm: its origin
@@ -221,6 +264,14 @@ func franceTravailScopes(clientID string, api []string, extra ...string) []strin
 	return scopes
 }
 
+// FranceTravailPartenaireIOTokenURL is the /partenaire token endpoint on
+// the francetravail.io host, as the summary table of France Travail's
+// "Utiliser les API" page writes it; see [FranceTravailPartenaire].
+const FranceTravailPartenaireIOTokenURL = "https://francetravail.io/connexion/oauth2/access_token"
+
+// franceTravailPartenaire is the realm of the application's own access.
+const franceTravailPartenaire FranceTravailRealm = "/partenaire"
+
 // FranceTravailPartenaire is the application's own access to France
 // Travail's APIs (realm /partenaire): the OAuth 2.0 client credentials
 // grant, for server-to-server calls made on no user's behalf.
@@ -229,6 +280,14 @@ func franceTravailScopes(clientID string, api []string, extra ...string) []strin
 // https://entreprise.francetravail.fr/connexion/oauth2/access_token?realm=%2Fpartenaire
 // with the realm in the URL's query and the credentials in the body; the
 // scopes are "application_<ClientID>" and APIScopes.
+//
+// France Travail documents two hosts for this token endpoint: its
+// "Client Credentials Flow" page and its sandbox page give
+// entreprise.francetravail.fr with "?realm=%2Fpartenaire", the default
+// here because those pages describe the request in full, while the
+// summary table of "Utiliser les API" gives
+// https://francetravail.io/connexion/oauth2/access_token. To use the
+// latter, set TokenURL to [FranceTravailPartenaireIOTokenURL].
 //
 // Documentation: https://francetravail.io/produits-partages/documentation/utilisation-api-france-travail/client-credentials
 type FranceTravailPartenaire struct {
@@ -242,8 +301,8 @@ type FranceTravailPartenaire struct {
 	// Recette selects the test host (inferred from public integration
 	// code: https://entreprise.ft-qvr.fr).
 	Recette bool
-	// TokenURL replaces the token endpoint; keep "?realm=%2Fpartenaire"
-	// in it.
+	// TokenURL replaces the token endpoint; "realm=/partenaire" is added
+	// to its query when it names no realm.
 	TokenURL string
 	// EarlyRenewal is how long before its expiry a token is replaced;
 	// default one minute. France Travail's tokens live about 25 minutes.
@@ -262,7 +321,7 @@ func (c FranceTravailPartenaire) TokenSource(ctx context.Context) oauth2.TokenSo
 	cc := &clientcredentials.Config{
 		ClientID:     c.ClientID,
 		ClientSecret: c.ClientSecret,
-		TokenURL:     or(c.TokenURL, host+"/connexion/oauth2/access_token?realm=%2Fpartenaire"),
+		TokenURL:     withRealm(or(c.TokenURL, host+"/connexion/oauth2/access_token"), franceTravailPartenaire),
 		Scopes:       franceTravailScopes(c.ClientID, c.APIScopes),
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
@@ -292,7 +351,7 @@ func (c FranceTravailPartenaire) client() *http.Client {
 	return &http.Client{Timeout: 10 * time.Second}
 }
 
-func pick(cond bool, yes, no string) string {
+func pick[T any](cond bool, yes, no T) T {
 	if cond {
 		return yes
 	}

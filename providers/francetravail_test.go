@@ -178,15 +178,6 @@ func TestFranceTravailEndpoints(t *testing.T) {
 	}
 }
 
-func TestFranceTravailUnknownRealmPanics(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("no panic for the realm /entreprise, which is only a display name")
-		}
-	}()
-	providers.FranceTravail(providers.FranceTravailConfig{Realm: "/entreprise", ClientID: ftClient})
-}
-
 // TestFranceTravailLoginLogout runs a whole login and logout of each realm
 // through the middleware against France Travail's production URLs, and
 // checks every request the browser and the server send.

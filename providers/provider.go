@@ -84,6 +84,21 @@ type Provider struct {
 	// discovered end_session_endpoint, or a local logout with a warning
 	// when the provider has none.
 	Logout Logout
+	// ExpiredHintAccepted says the provider documents that its logout
+	// accepts an expired ID token as id_token_hint. It is the switch for
+	// "refresh for the hint": when false (the default, as RP-Initiated
+	// Logout only says a provider SHOULD accept one), a logout whose
+	// stored ID token has expired first uses the refresh token, if any,
+	// for a fresh ID token to send; when true, the stored one is sent as
+	// it is and no token request is made.
+	ExpiredHintAccepted bool
+	// RevokeRefreshOnly says the provider's revocation endpoint takes
+	// refresh tokens only: at logout the access token is not sent there.
+	// By default both are revoked (RFC 7009), the refresh token first.
+	RevokeRefreshOnly bool
+
+	// err is a preset's configuration error, reported by Validate.
+	err error
 }
 
 // Endpoints are a provider's URLs, given explicitly or read from discovery.
@@ -112,6 +127,9 @@ func (p *Provider) explicit() bool { return p.Endpoints.AuthURL != "" && p.Endpo
 func (p *Provider) Validate() error {
 	if p.Name == "" {
 		return errors.New("providers: a provider needs a Name")
+	}
+	if p.err != nil {
+		return fmt.Errorf("providers: %s: %w", p.Name, p.err)
 	}
 	if v, ok := p.Logout.(interface{ Validate() error }); ok {
 		if err := v.Validate(); err != nil {
@@ -321,8 +339,9 @@ func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
 		return Endpoints{}, fmt.Errorf("providers: %s: discovery: not a JSON discovery document", p.Name)
 	}
 	if doc.Issuer != p.Issuer {
-		// The issuer found is the provider's text: left out.
-		return Endpoints{}, fmt.Errorf("providers: %s: discovery names another issuer than the configured %q", p.Name, p.Issuer)
+		// The issuer found is the provider's text: quoted only when it is
+		// a short printable identifier.
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery names the issuer %s, not the configured %q", p.Name, answer.Identifier(doc.Issuer), p.Issuer)
 	}
 	if doc.AuthURL == "" || doc.TokenURL == "" || doc.JWKSURL == "" {
 		return Endpoints{}, fmt.Errorf("providers: %s: discovery lacks an authorization, token or jwks endpoint", p.Name)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -104,4 +105,22 @@ func Code(code string) string {
 		}
 	}
 	return code
+}
+
+// maxIdentifier bounds an identifier quoted from a provider's answer.
+const maxIdentifier = 256
+
+// Identifier quotes an identifier a provider sent, such as an issuer, for
+// a log line: printable ASCII of at most 256 bytes, quoted; anything else
+// is summarised, never copied.
+func Identifier(s string) string {
+	if len(s) > maxIdentifier {
+		return "(a value too long to show)"
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return "(a value with characters not shown)"
+		}
+	}
+	return strconv.Quote(s)
 }
