@@ -254,10 +254,12 @@ func (m *Middleware) logoutProvider(ctx context.Context, d *session.Data, rep *L
 
 // refreshForHint gets a fresh ID token for the id_token_hint when the
 // stored one has expired and a refresh token is at hand, bounded by
-// LogoutTimeout. On failure the stored one is sent. The refreshed tokens
-// replace d's, so that the new refresh token is the one revoked.
+// LogoutTimeout, unless the provider documents that it accepts an expired
+// hint (Provider.ExpiredHintAccepted). On failure the stored one is sent.
+// The refreshed tokens replace d's, so that the new refresh token is the
+// one revoked.
 func (m *Middleware) refreshForHint(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data, rep *LogoutReport) {
-	if d.RefreshToken == "" || d.IDToken == "" || d.IDTokenExpiry.IsZero() || m.cfg.Now().Before(d.IDTokenExpiry) {
+	if p.ExpiredHintAccepted || d.RefreshToken == "" || d.IDToken == "" || d.IDTokenExpiry.IsZero() || m.cfg.Now().Before(d.IDTokenExpiry) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.LogoutTimeout)

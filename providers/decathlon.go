@@ -46,6 +46,12 @@ type DecathlonConfig struct {
 	// BaseURL + "/oauth/authorize", token BaseURL + "/oauth/token",
 	// logout BaseURL + "/openid/logout".
 	BaseURL string
+	// AuthURL and TokenURL replace the authorize and token endpoints,
+	// default BaseURL + "/oauth/authorize" and BaseURL + "/oauth/token"
+	// (the endpoints public integrations use; Decathlon's pages name the
+	// host).
+	AuthURL  string
+	TokenURL string
 	// Issuer is the tokens' issuer, compared exactly; default
 	// "https://api-eu.decathlon.net/connect" (preprod
 	// "https://api-eu.preprod.decathlon.net/connect"). The production
@@ -79,7 +85,9 @@ type DecathlonConfig struct {
 // registered with Decathlon for the client) and state, which Decathlon
 // returns on the redirect and the middleware's landing route checks.
 // Decathlon also invalidates the refresh token then. A session without an
-// ID token ends locally.
+// ID token ends locally. Since Decathlon accepts an expired hint, the
+// provider has ExpiredHintAccepted set: the middleware makes no refresh
+// for a fresh ID token before the logout.
 //
 // Documentation: https://login-doc.decathlon.com/logout.html
 func Decathlon(cfg DecathlonConfig) Provider {
@@ -106,8 +114,8 @@ func Decathlon(cfg DecathlonConfig) Provider {
 		Name:   or(cfg.Name, "decathlon"),
 		Issuer: or(cfg.Issuer, issuer),
 		Endpoints: Endpoints{
-			AuthURL:     base + "/oauth/authorize",
-			TokenURL:    base + "/oauth/token",
+			AuthURL:     or(cfg.AuthURL, base+"/oauth/authorize"),
+			TokenURL:    or(cfg.TokenURL, base+"/oauth/token"),
 			UserInfoURL: or(cfg.UserInfoURL, userInfo),
 			JWKSURL:     or(cfg.JWKSURL, base+"/.well-known/jwks.json"),
 		},
@@ -117,5 +125,7 @@ func Decathlon(cfg DecathlonConfig) Provider {
 		Scopes:       cfg.Scopes,
 		UserInfo:     cfg.UserInfo,
 		Logout:       logout,
+		// "An expired ID token is accepted" (Decathlon's logout page).
+		ExpiredHintAccepted: true,
 	}
 }

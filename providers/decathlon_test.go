@@ -70,6 +70,14 @@ func TestDecathlonEndpoints(t *testing.T) {
 			"https://idp.example.com/keys",
 			"https://idp.example.com/me",
 			"https://idp.example.com/bye", "", providers.AuthPost},
+		{"token and authorize overrides", providers.DecathlonConfig{ClientSecret: dktSecret,
+			AuthURL: "https://login.example.com/authorize", TokenURL: "https://login.example.com/token"},
+			"https://api-eu.decathlon.net/connect",
+			"https://login.example.com/authorize",
+			"https://login.example.com/token",
+			"https://api-global.decathlon.net/connect/.well-known/jwks.json",
+			"https://api-eu.decathlon.net/connect/oauth/userinfo",
+			"https://api-global.decathlon.net/connect/openid/logout", "", providers.AuthPost},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +96,9 @@ func TestDecathlonEndpoints(t *testing.T) {
 				if c.got != c.want {
 					t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
 				}
+			}
+			if !p.ExpiredHintAccepted {
+				t.Error("ExpiredHintAccepted is off; Decathlon's logout page says an expired ID token is accepted")
 			}
 			es, ok := p.Logout.(providers.EndSession)
 			if !ok || es.URL != tc.logout || es.Method != tc.meth || !es.RequireIDToken || es.OmitState || es.RedirectParam != "" || es.ClientID {

@@ -60,16 +60,26 @@ type fakeOP struct {
 	// echoState returns state on the logout redirect.
 	echoState bool
 
+	// refresh issues refresh tokens and redeems them (grant_type
+	// refresh_token), each once.
+	refresh bool
+	// idTTL is the ID tokens' lifetime; default an hour.
+	idTTL time.Duration
+	// revokeRefreshOnly makes the revocation endpoint (paths.Revocation)
+	// refuse anything but a refresh token it issued, as Auth0's does.
+	revokeRefreshOnly bool
+
 	key    *rsa.PrivateKey
 	mu     sync.Mutex
 	codes  map[string]grant
 	tokens map[string]bool // access tokens issued
 	ids    map[string]bool // ID tokens issued
+	rts    map[string]bool // refresh tokens issued and not yet used
 	log    []recorded
 }
 
 type opPaths struct {
-	Discovery, Authorize, Token, JWKS, UserInfo, Logout string
+	Discovery, Authorize, Token, JWKS, UserInfo, Logout, Revocation string
 }
 
 type grant struct {
@@ -88,7 +98,7 @@ func newFakeOP(t *testing.T, issuer, clientID, secret string) *fakeOP {
 		t: t, issuer: issuer, clientID: clientID, secret: secret, auth: "basic",
 		returnParam: "post_logout_redirect_uri", echoState: true,
 		claims: map[string]any{"email": "ada@example.com", "name": "Ada Lovelace", "sid": "sid-42"},
-		key:    key, codes: map[string]grant{}, tokens: map[string]bool{}, ids: map[string]bool{},
+		key:    key, codes: map[string]grant{}, tokens: map[string]bool{}, ids: map[string]bool{}, rts: map[string]bool{},
 	}
 }
 
@@ -142,6 +152,8 @@ func (op *fakeOP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		kind = "userinfo"
 	case op.paths.Logout:
 		kind = "logout"
+	case op.paths.Revocation:
+		kind = "revocation"
 	}
 	if kind == "" || r.URL.Path == "" {
 		http.NotFound(w, r)
@@ -164,6 +176,8 @@ func (op *fakeOP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		op.userinfo(w, r)
 	case "logout":
 		op.logout(w, r, rec)
+	case "revocation":
+		op.revocation(w, rec)
 	}
 }
 
@@ -182,6 +196,9 @@ func (op *fakeOP) discovery(w http.ResponseWriter) {
 	}
 	if op.endSession {
 		doc["end_session_endpoint"] = op.base + op.paths.Logout
+	}
+	if op.paths.Revocation != "" {
+		doc["revocation_endpoint"] = op.base + op.paths.Revocation
 	}
 	writeJSON(w, http.StatusOK, doc)
 }
@@ -245,6 +262,18 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request, rec recorded) {
 			return
 		}
 	}
+	if form.Get("grant_type") == "refresh_token" {
+		op.mu.Lock()
+		ok := op.refresh && op.rts[form.Get("refresh_token")]
+		delete(op.rts, form.Get("refresh_token"))
+		op.mu.Unlock()
+		if !ok {
+			fail(http.StatusBadRequest, "invalid_grant")
+			return
+		}
+		op.issue(w, "")
+		return
+	}
 	op.mu.Lock()
 	g, ok := op.codes[form.Get("code")]
 	delete(op.codes, form.Get("code"))
@@ -255,8 +284,14 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request, rec recorded) {
 		fail(http.StatusBadRequest, "invalid_grant")
 		return
 	}
+	op.issue(w, g.nonce)
+}
+
+// issue answers a token request with new tokens; nonce is the one of the
+// authorization request, "" at a refresh.
+func (op *fakeOP) issue(w http.ResponseWriter, nonce string) {
 	access := "at-" + rand.Text()
-	idToken := op.sign(g.nonce)
+	idToken := op.sign(nonce)
 	op.mu.Lock()
 	op.tokens[access] = true
 	op.ids[idToken] = true
@@ -265,8 +300,15 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request, rec recorded) {
 		"access_token": access, "token_type": "Bearer", "expires_in": 59,
 		"id_token": idToken, "scope": "openid profile email",
 	}
-	if op.nonceInToken {
-		resp["nonce"] = g.nonce
+	if op.refresh {
+		rt := "rt-" + rand.Text()
+		op.mu.Lock()
+		op.rts[rt] = true
+		op.mu.Unlock()
+		resp["refresh_token"] = rt
+	}
+	if op.nonceInToken && nonce != "" {
+		resp["nonce"] = nonce
 		if op.tokenNonce != "" {
 			resp["nonce"] = op.tokenNonce
 		}
@@ -278,9 +320,16 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request, rec recorded) {
 // sign makes an ID token for testSubject.
 func (op *fakeOP) sign(nonce string) string {
 	now := time.Now()
+	ttl := op.idTTL
+	if ttl == 0 {
+		ttl = time.Hour
+	}
 	claims := map[string]any{
 		"iss": op.issuer, "sub": testSubject, "aud": op.clientID,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "nonce": nonce,
+		"iat": now.Unix(), "exp": now.Add(ttl).Unix(),
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
 	}
 	if op.aud != nil {
 		claims["aud"] = op.aud
@@ -386,4 +435,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// revocation answers an RFC 7009 revocation request: 200 for any token,
+// or, with revokeRefreshOnly, 400 for anything but a refresh token issued.
+func (op *fakeOP) revocation(w http.ResponseWriter, rec recorded) {
+	if rec.Method != http.MethodPost || rec.Form == nil || rec.Form.Get("token") == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+		return
+	}
+	if op.revokeRefreshOnly && !strings.HasPrefix(rec.Form.Get("token"), "rt-") {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_token_type"})
+		return
+	}
+	op.mu.Lock()
+	delete(op.rts, rec.Form.Get("token"))
+	op.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
 }
