@@ -365,7 +365,7 @@ func (m *Middleware) resolve(ctx context.Context, p *provider) (*providers.Resol
 // set with another.
 func (p *provider) resolveWith(discoveryCtx, keysCtx context.Context, callback string) (*providers.Resolved, error) {
 	explicit := p.Provider
-	if p.Endpoints.AuthURL == "" {
+	if p.Endpoints.AuthURL == "" || p.Endpoints.TokenURL == "" {
 		e, err := p.Provider.Discover(discoveryCtx)
 		if err != nil {
 			return nil, err

@@ -17,11 +17,17 @@ import (
 
 // revokeTokens revokes d's refresh token, then its access token, at the
 // provider's revocation endpoint (RFC 7009), when it has one, bounded by
-// LogoutTimeout. The client authenticates as at the token endpoint. A
-// failure is reported and logged; it never holds the logout back.
+// LogoutTimeout; only the refresh token for a provider whose endpoint
+// takes nothing else (Provider.RevokeRefreshOnly). The client
+// authenticates as at the token endpoint. A failure is reported and
+// logged; it never holds the logout back.
 func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data, rep *LogoutReport) {
 	endpoint := resolved.Endpoints.RevocationURL
-	if endpoint == "" || d.RefreshToken == "" && d.AccessToken == "" {
+	access := d.AccessToken
+	if p.RevokeRefreshOnly {
+		access = ""
+	}
+	if endpoint == "" || d.RefreshToken == "" && access == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.LogoutTimeout)
@@ -30,7 +36,7 @@ func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *pr
 	var errs []error
 	for _, t := range [...]struct{ hint, token string }{
 		{"refresh_token", d.RefreshToken},
-		{"access_token", d.AccessToken},
+		{"access_token", access},
 	} {
 		if t.token == "" {
 			continue

@@ -26,6 +26,11 @@ import (
 // without one the session cannot outlive its first access token (see
 // middleware.Config.ExpiredTokenEndsSession).
 //
+// At logout the refresh token is revoked at /oauth/revoke (from
+// discovery); the access token is not sent there, since Auth0's
+// revocation endpoint takes refresh tokens only (its access tokens are
+// JWTs that expire on their own).
+//
 // Logout is [Auth0Logout]: the OpenID Connect endpoint /oidc/logout when
 // the tenant's discovery advertises it, the legacy /v2/logout otherwise.
 // Register the application's post-logout landing URL (AppURL +
@@ -35,6 +40,7 @@ import (
 //
 // Documentation: https://auth0.com/docs/authenticate/login/logout/log-users-out-of-auth0
 // Documentation: https://auth0.com/docs/secure/tokens/refresh-tokens/get-refresh-tokens
+// Documentation: https://auth0.com/docs/secure/tokens/refresh-tokens/revoke-refresh-tokens
 func Auth0(domain, clientID, clientSecret string) Provider {
 	method := AuthPost
 	if clientSecret == "" {
@@ -51,6 +57,8 @@ func Auth0(domain, clientID, clientSecret string) Provider {
 		// Documentation: https://auth0.com/docs/api/authentication/authorization-code-flow/authorize-application
 		LoginParams: []string{"organization", "invitation", "screen_hint"},
 		Logout:      Auth0Logout{Domain: domain},
+		// /oauth/revoke takes refresh tokens only.
+		RevokeRefreshOnly: true,
 	}
 }
 

@@ -50,6 +50,8 @@ type Provider struct {
 	DiscoveryURL string
 	// Endpoints, when AuthURL and TokenURL are set, configure the provider
 	// explicitly and turn discovery off. JWKSURL is then required.
+	// Otherwise each endpoint set here wins over the discovered one (an
+	// override of a preset's token or keys URL, say).
 	Endpoints Endpoints
 
 	// ClientID and ClientSecret identify the application at the provider.
@@ -171,8 +173,15 @@ func (p *Provider) Validate() error {
 				return fmt.Errorf("providers: %s: endpoint: %w", p.Name, err)
 			}
 		}
-	} else if p.Endpoints.AuthURL != "" || p.Endpoints.TokenURL != "" {
-		return fmt.Errorf("providers: %s: explicit Endpoints need both AuthURL and TokenURL", p.Name)
+	} else {
+		for _, u := range []string{p.Endpoints.AuthURL, p.Endpoints.TokenURL, p.Endpoints.JWKSURL} {
+			if u == "" {
+				continue
+			}
+			if err := absoluteURL(u); err != nil {
+				return fmt.Errorf("providers: %s: endpoint: %w", p.Name, err)
+			}
+		}
 	}
 	return nil
 }
@@ -305,9 +314,9 @@ type discoveryDoc struct {
 }
 
 // Discover fetches and checks the provider's discovery document: its
-// issuer must equal Issuer exactly. Endpoints configured explicitly
-// (EndSessionURL, RevocationURL, UserInfoURL) win over discovered ones. The
-// HTTP client is taken from ctx as with [oidc.ClientContext].
+// issuer must equal Issuer exactly. Endpoints configured explicitly win
+// over discovered ones. The HTTP client is taken from ctx as with
+// [oidc.ClientContext].
 func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
 	where := p.DiscoveryURL
 	if where == "" {
@@ -343,23 +352,26 @@ func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
 		// a short printable identifier.
 		return Endpoints{}, fmt.Errorf("providers: %s: discovery names the issuer %s, not the configured %q", p.Name, answer.Identifier(doc.Issuer), p.Issuer)
 	}
-	if doc.AuthURL == "" || doc.TokenURL == "" || doc.JWKSURL == "" {
-		return Endpoints{}, fmt.Errorf("providers: %s: discovery lacks an authorization, token or jwks endpoint", p.Name)
-	}
 	e := Endpoints{
 		AuthURL: doc.AuthURL, TokenURL: doc.TokenURL, UserInfoURL: doc.UserInfoURL, JWKSURL: doc.JWKSURL,
 		EndSessionURL: doc.EndSessionURL, RevocationURL: doc.RevocationURL,
 		IssParameter: doc.IssParameter, SigningAlgs: doc.SigningAlgs,
 	}
-	// Explicitly configured logout and revocation URLs win over discovery.
-	if p.Endpoints.EndSessionURL != "" {
-		e.EndSessionURL = p.Endpoints.EndSessionURL
+	// Explicitly configured endpoints win over discovery.
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&e.AuthURL, p.Endpoints.AuthURL}, {&e.TokenURL, p.Endpoints.TokenURL}, {&e.JWKSURL, p.Endpoints.JWKSURL},
+		{&e.UserInfoURL, p.Endpoints.UserInfoURL}, {&e.EndSessionURL, p.Endpoints.EndSessionURL},
+		{&e.RevocationURL, p.Endpoints.RevocationURL},
+	} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
 	}
-	if p.Endpoints.RevocationURL != "" {
-		e.RevocationURL = p.Endpoints.RevocationURL
-	}
-	if p.Endpoints.UserInfoURL != "" {
-		e.UserInfoURL = p.Endpoints.UserInfoURL
+	if e.AuthURL == "" || e.TokenURL == "" || e.JWKSURL == "" {
+		return Endpoints{}, fmt.Errorf("providers: %s: discovery lacks an authorization, token or jwks endpoint", p.Name)
 	}
 	return e, nil
 }
