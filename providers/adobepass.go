@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -44,6 +45,8 @@ const NoticePartnerLogout = "partner-logout"
 //	m.StartSession(w, r, session.Data{Provider: "adobe", Subject: userID,
 //		Device: &session.Device{ID: deviceID, Info: deviceInfoJSON, Requestor: "REF30", MVPD: mvpd}})
 //
+// Info is the device information's JSON, as Adobe's X-Device-Info
+// describes it; its "connectionIp", when set, is sent as X-Forwarded-For.
 // At logout the middleware deletes that session first; then logout tells
 // Adobe Pass, server to server.
 func AdobePass(logout AdobePassLogout) Provider {
@@ -54,36 +57,50 @@ func AdobePass(logout AdobePassLogout) Provider {
 // tokens at Adobe Pass, server to server, with the device recorded in the
 // session ([LogoutRequest.Device]).
 //
-// With REST API v1 (the default) it sends
-//
-//	DELETE <BaseURL>/api/v1/logout?deviceId=<Device.ID>&requestor=<Device.Requestor>
-//	Authorization: Bearer <token>
-//	X-Device-Info: <Device.Info, Base64-encoded then URL-encoded>
-//
-// and expects 204; the user then lands on the application's post-logout
-// page. v1 does not log the user out of their TV provider (MVPD).
-//
-// REST API v1 reaches its end of life at the end of 2026. With V2 it
-// sends
+// Adobe's product announcements end support for REST API v1 on
+// 2025-12-31 (its end of life follows, at the end of 2026), so REST API
+// v2 is the default. It sends
 //
 //	GET <BaseURL>/api/v2/<Device.Requestor>/logout/<Device.MVPD>?redirectUrl=<landing URL>
 //	Authorization: Bearer <token>
 //	AP-Device-Identifier: fingerprint <Base64 of Device.ID>
 //	X-Device-Info: <Device.Info, Base64-encoded>
+//	X-Forwarded-For: <the device's address>
+//	Accept: application/json
 //
-// Adobe deletes the profile before it answers. When the answer's action
-// for the MVPD is "logout" and "interactive", the browser goes to its
-// URL, the MVPD's logout, which returns to the landing URL; on
-// "partner_logout" the user lands with the [NoticePartnerLogout] notice;
-// any other action ends locally.
+// X-Forwarded-For, which Adobe strongly recommends on calls made from a
+// server for a device, carries the "connectionIp" of the device
+// information (Device.Info, the JSON of Adobe's X-Device-Info), and is
+// left out when it holds no IP address. Adobe deletes the profile before
+// it answers. When the answer's action for the MVPD is "logout" and
+// "interactive", the browser goes to its URL, the MVPD's logout, which
+// returns to the landing URL; on "partner_logout" the user lands with the
+// [NoticePartnerLogout] notice; any other action ends locally.
+//
+// With V1, the legacy REST API, it sends
+//
+//	DELETE <BaseURL>/api/v1/logout?deviceId=<Device.ID>&requestor=<Device.Requestor>
+//	Authorization: Bearer <token>
+//	X-Device-Info: <Device.Info, Base64-encoded>
+//
+// and expects 204; the user then lands on the application's post-logout
+// page. v1 does not log the user out of their TV provider (MVPD).
+//
+// X-Device-Info is the same on every call, here and in [AdobeDCR]: the
+// device information's JSON in standard Base64, as the examples of
+// Adobe's REST API v2 header page give it. (Adobe's older page asks for it
+// URL-encoded too, which is for the device_info query parameter; a
+// header needs no URL encoding.)
 //
 // A 401 gets a new token from Tokens and the call is retried once. Any
 // other answer, or no answer within Timeout, is an error: the middleware
 // has already deleted the session, logs and reports the error, and lands
 // the user with the "provider-unreachable" notice.
 //
-// Documentation: https://experienceleague.adobe.com/docs/primetime/authentication/auth-features/legacy/rest-api-v1/apis/initiate-logout.html
 // Documentation: https://experienceleague.adobe.com/en/docs/pass/authentication/integration-guide-programmers/rest-apis/rest-api-v2/apis/logout-apis/rest-api-v2-logout-apis-initiate-logout-for-specific-mvpd
+// Documentation: https://experienceleague.adobe.com/en/docs/pass/authentication/integration-guide-programmers/rest-apis/rest-api-v2/appendix/headers/rest-api-v2-appendix-headers-x-device-info
+// Documentation: https://experienceleague.adobe.com/en/docs/pass/authentication/integration-guide-programmers/rest-apis/rest-api-v2/appendix/headers/rest-api-v2-appendix-headers-x-forwarded-for
+// Documentation: https://experienceleague.adobe.com/docs/primetime/authentication/auth-features/legacy/rest-api-v1/apis/initiate-logout.html
 type AdobePassLogout struct {
 	// BaseURL is the Adobe Pass host: AdobeProduction (default) or
 	// AdobeStaging.
@@ -94,9 +111,10 @@ type AdobePassLogout struct {
 	// context; one with an Invalidate(*oauth2.Token) method is told of a
 	// token Adobe refused (401) before a new one is asked for.
 	Tokens oauth2.TokenSource
-	// V2 uses REST API v2; the session's device must name its requestor
-	// (the service provider) and its MVPD.
-	V2 bool
+	// V1 uses the legacy REST API v1 instead of v2, for integrations not
+	// yet moved. With v2 (the default) the session's device must name its
+	// requestor (the service provider) and its MVPD.
+	V1 bool
 	// SPURL resolves relative MVPD logout URLs in v2 answers. Default
 	// "https://sp.auth.adobe.com" with AdobeProduction,
 	// "https://sp.auth-staging.adobe.com" with AdobeStaging (both
@@ -118,7 +136,7 @@ func (l AdobePassLogout) EndSession(ctx context.Context, req *LogoutRequest) (Ac
 		return Action{}, errors.New("providers: adobe pass: the session's device has no device information")
 	case l.Tokens == nil:
 		return Action{}, errors.New("providers: adobe pass: no token source")
-	case l.V2 && (d.Requestor == "" || d.MVPD == ""):
+	case !l.V1 && (d.Requestor == "" || d.MVPD == ""):
 		return Action{}, errors.New("providers: adobe pass: REST API v2 logout needs the device's requestor and MVPD")
 	}
 	timeout := l.Timeout
@@ -128,30 +146,26 @@ func (l AdobePassLogout) EndSession(ctx context.Context, req *LogoutRequest) (Ac
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	base := strings.TrimSuffix(or(l.BaseURL, AdobeProduction), "/")
-	info := base64.StdEncoding.EncodeToString([]byte(d.Info))
 
 	var method, endpoint string
 	header := http.Header{}
-	if l.V2 {
-		method = http.MethodGet
-		endpoint = base + "/api/v2/" + url.PathEscape(d.Requestor) + "/logout/" + url.PathEscape(d.MVPD)
-		header.Set("AP-Device-Identifier", "fingerprint "+base64.StdEncoding.EncodeToString([]byte(d.ID)))
-		header.Set("X-Device-Info", info)
-		header.Set("Accept", "application/json")
-	} else {
+	header.Set("X-Device-Info", adobeDeviceInfo(d.Info))
+	query := url.Values{}
+	if l.V1 {
 		method = http.MethodDelete
 		endpoint = base + "/api/v1/logout"
-		// v1 wants the Base64 value URL-encoded too, in the header as
-		// in the query.
-		header.Set("X-Device-Info", url.QueryEscape(info))
-	}
-	query := url.Values{}
-	if l.V2 {
-		query.Set("redirectUrl", req.ReturnURL)
-	} else {
 		query.Set("deviceId", d.ID)
 		if d.Requestor != "" {
 			query.Set("requestor", d.Requestor)
+		}
+	} else {
+		method = http.MethodGet
+		endpoint = base + "/api/v2/" + url.PathEscape(d.Requestor) + "/logout/" + url.PathEscape(d.MVPD)
+		query.Set("redirectUrl", req.ReturnURL)
+		header.Set("AP-Device-Identifier", "fingerprint "+base64.StdEncoding.EncodeToString([]byte(d.ID)))
+		header.Set("Accept", "application/json")
+		if ip := deviceAddress(d.Info); ip != "" {
+			header.Set("X-Forwarded-For", ip)
 		}
 	}
 
@@ -164,7 +178,7 @@ func (l AdobePassLogout) EndSession(ctx context.Context, req *LogoutRequest) (Ac
 	if err != nil {
 		return act, err
 	}
-	if !l.V2 {
+	if l.V1 {
 		if status != http.StatusNoContent {
 			return act, fmt.Errorf("providers: adobe pass: logout answered %d", status)
 		}
@@ -195,6 +209,28 @@ func (l AdobePassLogout) EndSession(ctx context.Context, req *LogoutRequest) (Ac
 		act.Notice = NoticePartnerLogout
 	}
 	return act, nil
+}
+
+// adobeDeviceInfo is the X-Device-Info header of every call: the device
+// information's JSON in standard Base64.
+func adobeDeviceInfo(info string) string {
+	return base64.StdEncoding.EncodeToString([]byte(info))
+}
+
+// deviceAddress is the "connectionIp" of the device information, when it
+// is an IP address; "" otherwise.
+func deviceAddress(info string) string {
+	var v struct {
+		ConnectionIP string `json:"connectionIp"`
+	}
+	if json.Unmarshal([]byte(info), &v) != nil {
+		return ""
+	}
+	ip, err := netip.ParseAddr(v.ConnectionIP)
+	if err != nil {
+		return ""
+	}
+	return ip.String()
 }
 
 // call makes the request with a bearer token, and once more with a new
@@ -370,7 +406,7 @@ func (d *AdobeDCR) fetch(ctx context.Context) (*oauth2.Token, error) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if d.DeviceInfo != "" {
-		req.Header.Set("X-Device-Info", base64.StdEncoding.EncodeToString([]byte(d.DeviceInfo)))
+		req.Header.Set("X-Device-Info", adobeDeviceInfo(d.DeviceInfo))
 	}
 	client := d.HTTPClient
 	if client == nil {

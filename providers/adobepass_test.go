@@ -24,7 +24,8 @@ const (
 	adobeDevice    = "ba23d141-d715-561c-94f4-e9e4c966b1eb"
 	adobeRequestor = "REF30"
 	adobeMVPD      = "Cablevision"
-	adobeInfo      = `{"model":"Roku","version":"5303X","osName":"Roku OS","osVersion":"12.5","connectionType":"WiFi"}`
+	adobeInfo      = `{"model":"Roku","version":"5303X","osName":"Roku OS","osVersion":"12.5","connectionType":"WiFi","connectionIp":"203.0.113.7"}`
+	adobeDeviceIP  = "203.0.113.7"
 )
 
 // adobeFake stands for Adobe Pass: the DCR token endpoint, the v1 and v2
@@ -174,7 +175,7 @@ func TestAdobePassV1(t *testing.T) {
 			n := newInternet()
 			n.handle("api.auth.adobe.com", f)
 			dcr := &providers.AdobeDCR{ClientID: adobeClient, ClientSecret: adobeSecret, HTTPClient: n.client()}
-			a := newApp(t, n, nil, providers.AdobePass(providers.AdobePassLogout{Tokens: dcr}))
+			a := newApp(t, n, nil, providers.AdobePass(providers.AdobePassLogout{Tokens: dcr, V1: true}))
 			f.event = a.event
 			a.deviceLogin()
 
@@ -204,7 +205,8 @@ func TestAdobePassV1(t *testing.T) {
 			if len(calls) != tc.calls {
 				t.Fatalf("%d logout calls, want %d", len(calls), tc.calls)
 			}
-			info := url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(adobeInfo)))
+			// The same encoding as on v2 and DCR calls: standard Base64.
+			info := base64.StdEncoding.EncodeToString([]byte(adobeInfo))
 			for i, c := range calls {
 				want := "https://api.auth.adobe.com/api/v1/logout?deviceId=" + adobeDevice + "&requestor=" + adobeRequestor
 				if c.Method != http.MethodDelete || c.URL != want {
@@ -215,6 +217,9 @@ func TestAdobePassV1(t *testing.T) {
 				}
 				if got := c.Header.Get("X-Device-Info"); got != info {
 					t.Errorf("X-Device-Info %q, want %q", got, info)
+				}
+				if got := c.Header.Get("X-Forwarded-For"); got != "" {
+					t.Errorf("v1 call has X-Forwarded-For %q", got)
 				}
 			}
 		})
@@ -231,14 +236,18 @@ func TestAdobePassFailures(t *testing.T) {
 		handler       http.HandlerFunc // nil: connection refused
 		logoutTimeout time.Duration
 		capTimeout    time.Duration
+		v1            bool
 	}{
-		{"500", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }, 0, 0},
-		{"503", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }, 0, 0},
-		{"400", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadRequest) }, 0, 0},
-		{"200 instead of 204", func(w http.ResponseWriter, r *http.Request) {}, 0, 0},
-		{"no answer within LogoutTimeout", hang, 300 * time.Millisecond, 0},
-		{"no answer within the strategy's own cap", hang, time.Minute, 300 * time.Millisecond},
-		{"connection refused", nil, 0, 0},
+		{"500", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }, 0, 0, false},
+		{"503", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }, 0, 0, false},
+		{"400", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadRequest) }, 0, 0, false},
+		{"v2 200 that is not JSON", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>")) }, 0, 0, false},
+		{"no answer within LogoutTimeout", hang, 300 * time.Millisecond, 0, false},
+		{"no answer within the strategy's own cap", hang, time.Minute, 300 * time.Millisecond, false},
+		{"connection refused", nil, 0, 0, false},
+		{"v1 500", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }, 0, 0, true},
+		{"v1 200 instead of 204", func(w http.ResponseWriter, r *http.Request) {}, 0, 0, true},
+		{"v1 no answer within LogoutTimeout", hang, 300 * time.Millisecond, 0, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,7 +263,7 @@ func TestAdobePassFailures(t *testing.T) {
 				srv.Close()
 			}
 			strategy := providers.AdobePassLogout{BaseURL: base, Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "static"}),
-				Timeout: tc.capTimeout}
+				Timeout: tc.capTimeout, V1: tc.v1}
 			a := newApp(t, newInternet(), func(c *middleware.Config) { c.LogoutTimeout = tc.logoutTimeout }, providers.AdobePass(strategy))
 			a.deviceLogin()
 
@@ -305,7 +314,8 @@ func TestAdobePassV2(t *testing.T) {
 			n.handle("api.auth.adobe.com", f)
 			n.handle("sp.auth.adobe.com", f)
 			dcr := &providers.AdobeDCR{ClientID: adobeClient, ClientSecret: adobeSecret, HTTPClient: n.client()}
-			a := newApp(t, n, nil, providers.AdobePass(providers.AdobePassLogout{Tokens: dcr, V2: true}))
+			// REST API v2 is the default.
+			a := newApp(t, n, nil, providers.AdobePass(providers.AdobePassLogout{Tokens: dcr}))
 			landing := a.URL + "/auth/logged-out"
 			f.v2Answer = tc.answer(landing)
 			a.deviceLogin()
@@ -337,6 +347,7 @@ func TestAdobePassV2(t *testing.T) {
 				"Authorization":        "Bearer tok-1",
 				"AP-Device-Identifier": "fingerprint " + base64.StdEncoding.EncodeToString([]byte(adobeDevice)),
 				"X-Device-Info":        base64.StdEncoding.EncodeToString([]byte(adobeInfo)),
+				"X-Forwarded-For":      adobeDeviceIP,
 				"Accept":               "application/json",
 			} {
 				if got := c[0].Header.Get(h); got != v {
@@ -357,7 +368,7 @@ func TestAdobePassLogoutStrategy(t *testing.T) {
 		n := newInternet()
 		n.handle("api.auth-staging.adobe.com", f)
 		for _, v2 := range []bool{false, true} {
-			l := providers.AdobePassLogout{BaseURL: providers.AdobeStaging, Tokens: static, V2: v2}
+			l := providers.AdobePassLogout{BaseURL: providers.AdobeStaging, Tokens: static, V1: !v2}
 			act, err := l.EndSession(context.Background(), &providers.LogoutRequest{Device: device, HTTPClient: n.client(), ReturnURL: "https://app/auth/logged-out"})
 			if err != nil {
 				t.Fatal(err)
@@ -381,7 +392,7 @@ func TestAdobePassLogoutStrategy(t *testing.T) {
 		{"no device", providers.AdobePassLogout{Tokens: static}, nil},
 		{"no device information", providers.AdobePassLogout{Tokens: static}, &providers.Device{ID: adobeDevice}},
 		{"no token source", providers.AdobePassLogout{}, device},
-		{"v2 without MVPD", providers.AdobePassLogout{Tokens: static, V2: true}, &providers.Device{ID: adobeDevice, Info: adobeInfo, Requestor: adobeRequestor}},
+		{"v2 without MVPD", providers.AdobePassLogout{Tokens: static}, &providers.Device{ID: adobeDevice, Info: adobeInfo, Requestor: adobeRequestor}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newInternet()
@@ -429,5 +440,36 @@ func TestAdobeDCR(t *testing.T) {
 	bad := &providers.AdobeDCR{ClientID: adobeClient, ClientSecret: "wrong", HTTPClient: n.client()}
 	if _, err := bad.Token(); err == nil || !strings.Contains(err.Error(), "400 invalid_client") {
 		t.Errorf("wrong secret: %v", err)
+	}
+}
+
+// TestAdobePassForwardedFor: X-Forwarded-For carries the device
+// information's connectionIp only when it is an IP address; anything else
+// (no address, a name, a header injection) sends none.
+func TestAdobePassForwardedFor(t *testing.T) {
+	static := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})
+	for info, want := range map[string]string{
+		`{"model":"Roku","connectionIp":"2001:db8::7"}`:  "2001:db8::7",
+		`{"model":"Roku","connectionIp":"198.51.100.4"}`: "198.51.100.4",
+		`{"model":"Roku"}`: "",
+		`{"model":"Roku","connectionIp":"tv.example.com"}`:            "",
+		`{"model":"Roku","connectionIp":"198.51.100.4\r\nX-Evil: 1"}`: "",
+		`not json`: "",
+	} {
+		f := &adobeFake{t: t, v2Answer: `{"logouts":{"Cablevision":{"actionName":"complete","actionType":"none"}}}`}
+		n := newInternet()
+		n.handle("api.auth.adobe.com", f)
+		dev := &providers.Device{ID: adobeDevice, Info: info, Requestor: adobeRequestor, MVPD: adobeMVPD}
+		if _, err := (providers.AdobePassLogout{Tokens: static}).EndSession(context.Background(),
+			&providers.LogoutRequest{Device: dev, HTTPClient: n.client(), ReturnURL: "https://app/auth/logged-out"}); err != nil {
+			t.Fatalf("%s: %v", info, err)
+		}
+		c := f.requests("v2")
+		if len(c) != 1 {
+			t.Fatalf("%s: %d v2 calls", info, len(c))
+		}
+		if got := c[0].Header.Get("X-Forwarded-For"); got != want || len(c[0].Header.Values("X-Evil")) != 0 {
+			t.Errorf("%s: X-Forwarded-For %q, want %q", info, got, want)
+		}
 	}
 }

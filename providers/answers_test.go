@@ -57,7 +57,7 @@ func TestProviderAnswersAreSummarised(t *testing.T) {
 				check("the discovery error", err.Error())
 			}
 			for _, v2 := range []bool{false, true} {
-				l := providers.AdobePassLogout{Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), V2: v2}
+				l := providers.AdobePassLogout{Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), V1: !v2}
 				act, err := l.EndSession(context.Background(), &providers.LogoutRequest{
 					Device:     &providers.Device{ID: "dev", Info: "info", Requestor: "req", MVPD: "mvpd"},
 					HTTPClient: client, ReturnURL: "https://app.example/auth/logged-out",

@@ -155,7 +155,7 @@ func ExampleAuth0Logout() {
 func ExampleAdobePass() {
 	adobe := providers.AdobePass(providers.AdobePassLogout{
 		Tokens: &providers.AdobeDCR{ClientID: secret("ADOBE_DCR_CLIENT_ID"), ClientSecret: secret("ADOBE_DCR_CLIENT_SECRET")},
-		// V2: true, once the application uses REST API v2.
+		// V1: true, for an integration still on the legacy REST API v1.
 	})
 
 	m, err := middleware.New(middleware.Config{
