@@ -18,7 +18,7 @@ func TestSeveralProviders(t *testing.T) {
 	n := newInternet()
 	ftOP := ftFake(t, providers.FranceTravailIndividu, ft.Issuer)
 	dktOP := decathlonFake(t, dkt.Issuer)
-	adobe := &adobeFake{t: t}
+	adobe := &adobeFake{t: t, v2Answer: `{"logouts":{"Cablevision":{"actionName":"complete","actionType":"none","mvpd":"Cablevision"}}}`}
 	n.handle("authentification-candidat.francetravail.fr", ftOP)
 	n.handle("api-global.decathlon.net", dktOP)
 	n.handle("api.auth.adobe.com", adobe)
@@ -76,8 +76,8 @@ func TestSeveralProviders(t *testing.T) {
 	if got := a.follow(resp, body); got != a.URL+"/" {
 		t.Errorf("landed on %s", got)
 	}
-	if len(adobe.requests("v1")) != 1 || len(ftOP.requests("logout")) != 1 || len(dktOP.requests("logout")) != 1 {
+	if len(adobe.requests("v2")) != 1 || len(ftOP.requests("logout")) != 1 || len(dktOP.requests("logout")) != 1 {
 		t.Errorf("logouts: Adobe %d, France Travail %d, Decathlon %d",
-			len(adobe.requests("v1")), len(ftOP.requests("logout")), len(dktOP.requests("logout")))
+			len(adobe.requests("v2")), len(ftOP.requests("logout")), len(dktOP.requests("logout")))
 	}
 }
