@@ -126,17 +126,6 @@ func (op *fakeOP) only(kind string) recorded {
 	return rs[0]
 }
 
-// idTokens returns the ID tokens issued, in no order.
-func (op *fakeOP) idTokens() []string {
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	var out []string
-	for id := range op.ids {
-		out = append(out, id)
-	}
-	return out
-}
-
 func (op *fakeOP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := ""
 	switch r.URL.Path {

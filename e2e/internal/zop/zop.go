@@ -87,7 +87,7 @@ func Start(t testing.TB, appURL string, names ...string) *Provider {
 	}
 	var key [32]byte
 	rand.Read(key[:])
-	provider, err := op.NewOpenIDProvider(issuer, &op.Config{
+	provider, err := op.NewProvider(&op.Config{
 		CryptoKey:                key,
 		CryptoKeyId:              "e2e",
 		DefaultLogoutRedirectURI: "/signed-out",
@@ -95,7 +95,7 @@ func Start(t testing.TB, appURL string, names ...string) *Provider {
 		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
 		SupportedUILocales:       []language.Tag{language.English},
-	}, s, op.WithAllowInsecure())
+	}, s, op.StaticIssuer(issuer), op.WithAllowInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
