@@ -249,8 +249,8 @@ func TestLogoutServerToServerAndLocal(t *testing.T) {
 			if n := o.SessionsWithSID(t, sid); n != c.opSessions {
 				t.Errorf("the provider holds %d session(s) with the sid, want %d", n, c.opSessions)
 			}
-			// Where the provider's session survives, one cookie without any
-			// user data stays: it holds silent logins back.
+			// Where the provider's session survives, one cookie without a
+			// value stays: it holds silent logins back.
 			var left []string
 			for _, ck := range b.AllCookies() {
 				if isAppCookie(ck.Name) && !(c.opSessions > 0 && strings.HasSuffix(ck.Name, "endsession_nosilent") && ck.Value == "") {
