@@ -93,7 +93,7 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		own = nil
 	}
 	err := m.endMatching(r.Context(), cid, ReasonFrontchannel, p,
-		session.Match{Issuer: p.Issuer, SID: sid, At: now, Until: now.Add(m.cfg.Lifetime.Absolute)}, own)
+		session.Match{Issuer: p.Issuer, SID: sid, At: now, Until: now.Add(m.cfg.Lifetime.Absolute), Unverified: true}, own)
 	if ownMatched {
 		m.store.Delete(w, r, own)
 	}

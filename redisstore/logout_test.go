@@ -1,7 +1,9 @@
 package redisstore_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -181,5 +183,46 @@ func TestLogoutWithRedisDown(t *testing.T) {
 			wantUser(t, "the copy after the retry, this replica", a, copied, "")
 			wantUser(t, "the copy after the retry, other replica", b, copied, "")
 		})
+	}
+}
+
+// A front-channel flood in Redis fills its own budget: the provider's
+// signed logout stays recorded.
+func TestRevocationsUnverifiedFloodKeepsSignedLogouts(t *testing.T) {
+	srv := startRedis(t)
+	c := srv.Client()
+	revs, err := redisstore.NewRevocations(c, redisstore.Options{
+		Prefix: prefix(), RevocationLimits: session.RevocationLimits{ProviderLogouts: 5, UnverifiedLogouts: 4},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	created := now.Add(-time.Minute)
+	if err := revs.Revoke(ctx, session.Match{Issuer: "https://op", SID: "real", At: now, Until: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		m := session.Match{Issuer: "https://op", SID: fmt.Sprint("junk", i), At: now, Until: now.Add(7 * 24 * time.Hour), Unverified: true}
+		if err := revs.Revoke(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A signed logout of a sid the flood named moves out of its reach.
+	if err := revs.Revoke(ctx, session.Match{Issuer: "https://op", SID: "junk49", At: now, Until: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		revs.Revoke(ctx, session.Match{Issuer: "https://op", SID: fmt.Sprint("more", i), At: now, Until: now.Add(7 * 24 * time.Hour), Unverified: true})
+	}
+	for _, sid := range []string{"real", "junk49"} {
+		if ok, err := revs.Revoked(ctx, &session.Data{ID: "x", Issuer: "https://op", SID: sid, Created: created}); err != nil || !ok {
+			t.Errorf("the signed logout of %s was evicted by the flood (%v)", sid, err)
+		}
+	}
+	keys, _ := c.Keys(ctx, "*r:sid|*").Result()
+	if len(keys) != 2+4 {
+		t.Errorf("%d match keys, want 6 (2 signed, 4 unverified)", len(keys))
 	}
 }

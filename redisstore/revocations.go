@@ -24,9 +24,12 @@ import (
 //
 // The list is bounded as [session.MemoryRevocations] is, by
 // [Options.RevocationLimits]: each budget is a sorted set,
-// "<prefix>rq:logouts" and "<prefix>rq:provider", of its matches by
+// "<prefix>rq:logouts", "<prefix>rq:provider" and "<prefix>rq:unverified"
+// (front-channel logouts, [session.Match.Unverified]), of its matches by
 // expiry; past a budget's cap, recording a match drops the one of its
-// budget that lapses soonest. Names longer than [session.MaxMatchLen] are
+// budget that lapses soonest, so a flood of front-channel logouts never
+// evicts a signed one. A signed match of a key an unverified one holds
+// moves it to the provider budget. Names longer than [session.MaxMatchLen] are
 // refused, so each match takes at most about 1 KB of Redis memory. Revoke
 // is one script call of O(log n).
 type Revocations struct {
@@ -61,14 +64,22 @@ func (l *Revocations) key(kind, issuer, name string) string {
 // and, when the budget is full and the match is new, the member that
 // lapses soonest.
 //
-// KEYS: the match, its budget. ARGV: time (Unix ms), until (Unix ms), now
-// (Unix ms), the budget's cap.
+// KEYS: the match, its budget, the other provider budget (unverified for
+// a signed match, provider for an unverified one; the logouts' own for a
+// logout). ARGV: time (Unix ms), until (Unix ms), now (Unix ms), the
+// budget's cap, the other budget's cap, "signed", "unverified" or "".
 var revokeScript = redis.NewScript(`
 local at, untilms, now, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if not redis.call('ZSCORE', KEYS[2], KEYS[1]) then
-	while redis.call('ZCARD', KEYS[2]) >= cap do
-		local first = redis.call('ZPOPMIN', KEYS[2])
+local budget = KEYS[2]
+if ARGV[6] == 'unverified' and redis.call('ZSCORE', KEYS[3], KEYS[1]) then
+	budget, cap = KEYS[3], tonumber(ARGV[5]) -- already signed: it stays there
+elseif ARGV[6] == 'signed' then
+	redis.call('ZREM', KEYS[3], KEYS[1])
+end
+redis.call('ZREMRANGEBYSCORE', budget, '-inf', now)
+if not redis.call('ZSCORE', budget, KEYS[1]) then
+	while redis.call('ZCARD', budget) >= cap do
+		local first = redis.call('ZPOPMIN', budget)
 		redis.call('DEL', first[1])
 	end
 end
@@ -83,9 +94,9 @@ if not old or tonumber(old) < at then
 else
 	redis.call('PEXPIRE', KEYS[1], ttl)
 end
-redis.call('ZADD', KEYS[2], now + ttl, KEYS[1])
-if redis.call('PTTL', KEYS[2]) < ttl then
-	redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('ZADD', budget, now + ttl, KEYS[1])
+if redis.call('PTTL', budget) < ttl then
+	redis.call('PEXPIRE', budget, ttl)
 end
 return 1
 `)
@@ -105,17 +116,24 @@ func (l *Revocations) Revoke(ctx context.Context, m session.Match) error {
 	if until.Sub(now).Milliseconds() <= 0 {
 		return nil
 	}
-	key, budget, limit := l.key("id", "", m.ID), "logouts", l.limits.Logouts
+	key, budget, other, limit, otherLimit, mode := l.key("id", "", m.ID), "logouts", "logouts", l.limits.Logouts, l.limits.Logouts, ""
 	switch {
 	case m.ID != "":
 	case m.SID != "":
-		key, budget, limit = l.key("sid", m.Issuer, m.SID), "provider", l.limits.ProviderLogouts
+		key = l.key("sid", m.Issuer, m.SID)
 	default:
-		key, budget, limit = l.key("sub", m.Issuer, m.Subject), "provider", l.limits.ProviderLogouts
+		key = l.key("sub", m.Issuer, m.Subject)
 	}
-	keys := []string{key, l.opts.Prefix + "rq:" + budget}
+	switch {
+	case m.ID != "":
+	case m.Unverified:
+		budget, other, limit, otherLimit, mode = "unverified", "provider", l.limits.UnverifiedLogouts, l.limits.ProviderLogouts, "unverified"
+	default:
+		budget, other, limit, otherLimit, mode = "provider", "unverified", l.limits.ProviderLogouts, l.limits.UnverifiedLogouts, "signed"
+	}
+	keys := []string{key, l.opts.Prefix + "rq:" + budget, l.opts.Prefix + "rq:" + other}
 	return call(ctx, l.opts.Timeout, "revoke", func(ctx context.Context) error {
-		return revokeScript.Run(ctx, l.c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit).Err()
+		return revokeScript.Run(ctx, l.c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit, otherLimit, mode).Err()
 	})
 }
 

@@ -35,22 +35,27 @@ const MaxMatchLen = 255
 // middleware's default absolute session lifetime.
 const DefaultRevocationTTL = 7 * 24 * time.Hour
 
-// RevocationLimits bound a revocation list. It keeps two budgets, one per
-// kind of entry; past a budget's cap, recording a new entry drops the one
-// of its kind that lapses soonest. The budgets are separate so that a
-// flood of provider logouts, which anyone may attempt through the
-// front-channel route with made-up sids, can never evict a user's own
-// logout.
+// RevocationLimits bound a revocation list. It keeps three budgets, one
+// per kind of entry; past a budget's cap, recording a new entry drops the
+// one of its budget that lapses soonest. The budgets are separate so that
+// a flood of front-channel logouts, which anyone may attempt with made-up
+// sids ([Match.Unverified]), can never evict a user's own logout nor a
+// logout the provider signed (back-channel).
 type RevocationLimits struct {
 	// Logouts caps the sessions ended by logout (matches by ID) kept at
 	// once. Each lapses when no copy of its cookie could still be used
 	// (at most the idle timeout after the logout), so this is the number
 	// of logouts within an idle timeout. Default 100,000.
 	Logouts int
-	// ProviderLogouts caps the provider logouts (matches by sid or
-	// subject) kept at once; each lapses at its Until, the absolute
-	// session lifetime after it. Default 10,000.
+	// ProviderLogouts caps the provider logouts with a signed logout
+	// token (back-channel: matches by sid or subject) kept at once; each
+	// lapses at its Until, the absolute session lifetime after it.
+	// Default 10,000.
 	ProviderLogouts int
+	// UnverifiedLogouts caps the front-channel logouts kept at once
+	// (unverified matches by sid), which lapse like provider logouts.
+	// Default 10,000.
+	UnverifiedLogouts int
 }
 
 // WithDefaults returns l with its zero fields set to their defaults.
@@ -60,6 +65,9 @@ func (l RevocationLimits) WithDefaults() RevocationLimits {
 	}
 	if l.ProviderLogouts <= 0 {
 		l.ProviderLogouts = 10_000
+	}
+	if l.UnverifiedLogouts <= 0 {
+		l.UnverifiedLogouts = 10_000
 	}
 	return l
 }
@@ -71,13 +79,23 @@ const (
 	bySubject
 )
 
-// budgetOf is the budget of an entry kind: 0 for logouts, 1 for provider
-// logouts.
-func budgetOf(kind uint8) int {
-	if kind == byID {
-		return 0
+// The budgets of a revocation list.
+const (
+	logoutBudget     = iota // matches by ID
+	providerBudget          // verified matches by sid or subject
+	unverifiedBudget        // unverified matches
+	budgets
+)
+
+// budgetOf is the budget of a match of kind.
+func budgetOf(kind uint8, unverified bool) int {
+	switch {
+	case kind == byID:
+		return logoutBudget
+	case unverified:
+		return unverifiedBudget
 	}
-	return 1
+	return providerBudget
 }
 
 // CheckRevocation returns an error wrapping [ErrInvalid] when m cannot be
@@ -106,8 +124,8 @@ func CheckRevocation(m Match) error {
 type MemoryRevocations struct {
 	mu      sync.RWMutex
 	entries map[revocationKey]*revocation
-	queues  [2]revocationHeap // per budget, soonest Until first
-	limits  [2]int
+	queues  [budgets]revocationHeap // per budget, soonest Until first
+	limits  [budgets]int
 	now     func() time.Time
 }
 
@@ -119,6 +137,7 @@ type revocationKey struct {
 type revocation struct {
 	key       revocationKey
 	at, until time.Time
+	budget    int
 	pos       int // in its queue
 }
 
@@ -132,7 +151,7 @@ func newMemoryRevocations(limits RevocationLimits, now func() time.Time) *Memory
 	limits = limits.WithDefaults()
 	return &MemoryRevocations{
 		entries: make(map[revocationKey]*revocation),
-		limits:  [2]int{limits.Logouts, limits.ProviderLogouts},
+		limits:  [budgets]int{limits.Logouts, limits.ProviderLogouts, limits.UnverifiedLogouts},
 		now:     now,
 	}
 }
@@ -168,7 +187,8 @@ func (l *MemoryRevocations) Revoke(_ context.Context, m Match) error {
 		return nil
 	}
 	k := keyOf(m)
-	q := &l.queues[budgetOf(k.kind)]
+	budget := budgetOf(k.kind, m.Unverified)
+	q := &l.queues[budget]
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for q.Len() > 0 && !now.Before((*q)[0].until) {
@@ -178,21 +198,38 @@ func (l *MemoryRevocations) Revoke(_ context.Context, m Match) error {
 		if m.At.After(e.at) {
 			e.at = m.At
 		}
+		if e.budget == unverifiedBudget && budget == providerBudget {
+			// A signed logout of a sid a front-channel one named: out of
+			// the flood's reach.
+			heap.Remove(&l.queues[e.budget], e.pos)
+			e.budget = budget
+			if m.Until.After(e.until) {
+				e.until = m.Until
+			}
+			l.push(e)
+			return nil
+		}
 		if m.Until.After(e.until) {
 			e.until = m.Until
-			heap.Fix(q, e.pos)
+			heap.Fix(&l.queues[e.budget], e.pos)
 		}
 		return nil
 	}
-	if q.Len() >= l.limits[budgetOf(k.kind)] {
-		l.drop(q)
-	}
 	// Own copies: the names may be slices of a larger request.
 	k.issuer, k.name = strings.Clone(k.issuer), strings.Clone(k.name)
-	e := &revocation{key: k, at: m.At, until: m.Until}
-	heap.Push(q, e)
-	l.entries[k] = e
+	l.push(&revocation{key: k, at: m.At, until: m.Until, budget: budget})
 	return nil
+}
+
+// push adds e to its budget, dropping the entry of the budget that lapses
+// soonest when it is full; l.mu must be held.
+func (l *MemoryRevocations) push(e *revocation) {
+	q := &l.queues[e.budget]
+	if q.Len() >= l.limits[e.budget] {
+		l.drop(q)
+	}
+	heap.Push(q, e)
+	l.entries[e.key] = e
 }
 
 // drop removes the entry of q that lapses first; l.mu must be held.

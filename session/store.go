@@ -53,6 +53,12 @@ type Match struct {
 	// Until is when no session that could match is left alive (At plus the
 	// absolute session lifetime); a store may forget the match then.
 	Until time.Time
+	// Unverified marks a match from a request nobody authenticated: a
+	// front-channel logout, whose iss and sid anyone may send. Revocation
+	// lists keep such matches in a budget of their own
+	// ([RevocationLimits.UnverifiedLogouts]), so that a flood of them never
+	// evicts a logout the provider signed or a user's own.
+	Unverified bool
 }
 
 // Matches reports whether m selects d.
