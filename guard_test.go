@@ -61,6 +61,12 @@ func TestClaimGuards(t *testing.T) {
 			[]string{"/custom"}},
 		{"an email domain as a suffix", map[string]any{"email": "alice@evilexample.com", "email_verified": true},
 			[]string{"/custom"}},
+		{"an email the provider does not say is verified", map[string]any{"email": "alice@example.com"},
+			[]string{"/custom"}},
+		{"email_verified as a string", map[string]any{"email": "alice@example.com", "email_verified": "false"},
+			[]string{"/custom"}},
+		{"email_verified true as a string", map[string]any{"email": "alice@example.com", "email_verified": "true"},
+			[]string{"/staff", "/custom"}},
 	}
 	all := []string{"/admin", "/editor", "/staff", "/tenant", "/custom", "/nobody", "/two-rules", "/any-rule"}
 	for _, c := range cases {

@@ -177,6 +177,11 @@ func TestSilentLoginOnARoute(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || body(resp) != "hello stranger" {
 		t.Fatalf("first visit: %d %q after %v", resp.StatusCode, body(resp), hops)
 	}
+	// A prompt=none link while silent logins are held goes nowhere.
+	resp, hops = s.follow(s.get("/auth/login?prompt=none&return_to=%2Fmaybe", "Accept", "text/html"))
+	if body(resp) != "hello stranger" || len(hops) > 1 {
+		t.Fatalf("prompt=none while held: %q after %v", body(resp), hops)
+	}
 	// It does not try again at every request: no loop.
 	resp = s.get("/maybe", "Accept", "text/html")
 	if resp.StatusCode != http.StatusOK || body(resp) != "hello stranger" {
@@ -271,6 +276,19 @@ func TestStepUpToAnAuthenticationContext(t *testing.T) {
 	final, _ = s.follow(s.get("/mfa", "Accept", "text/html"))
 	if final.StatusCode != http.StatusOK || body(final) != "served /mfa" {
 		t.Fatalf("with the acr: %d %q", final.StatusCode, body(final))
+	}
+}
+
+// A provider that ignores max_age and answers from its session with an
+// auth_time just past the route's limit, within the callback's leeway,
+// must not send the browser round in a loop.
+func TestStepUpDoesNotLoopAtTheLimit(t *testing.T) {
+	s := stepUpStack(t)
+	s.signIDTokensWith(func(c map[string]any) { c["auth_time"] = time.Now().Add(-5*time.Minute - 30*time.Second).Unix() })
+	s.login()
+	final, hops := s.follow(s.get("/recent", "Accept", "text/html"))
+	if final.StatusCode != http.StatusOK || len(hops) > 6 {
+		t.Fatalf("an auth_time 30 s past the route's max_age: %d after %d hops", final.StatusCode, len(hops))
 	}
 }
 

@@ -43,9 +43,10 @@ func (m *Middleware) Allow(rule Rule) func(http.Handler) http.Handler {
 
 // ClaimContains is a [Rule] that requires the claim named claim to hold
 // value: the claim may be a JSON array of strings (as most providers send
-// groups and roles), a string of space-separated values (as scope-like
-// claims are), or a single string, which must then equal value. Values
-// compare exactly.
+// groups and roles), in which one element must equal value, or a string,
+// read as space-separated values (as some providers send roles, and
+// scope-like claims are), one of which must equal value; a string without
+// spaces is one value. Values compare exactly.
 func ClaimContains(claim, value string) Rule {
 	return func(user session.Data) bool {
 		var claims map[string]any
@@ -72,14 +73,16 @@ func ClaimContains(claim, value string) Rule {
 
 // EmailDomain is a [Rule] that requires the user's email address to be in
 // one of domains (exactly: a subdomain is another domain), compared
-// without regard to case. An address the provider says is not verified
-// (email_verified false) is refused.
+// without regard to case, and verified: the provider must say
+// email_verified true (as a JSON boolean, or the string "true" some
+// userinfo endpoints send). Without it, anyone who may choose their
+// address at the provider would pass.
 func EmailDomain(domains ...string) Rule {
 	return func(user session.Data) bool {
 		var claims struct {
-			Verified *bool `json:"email_verified"`
+			Verified any `json:"email_verified"`
 		}
-		if user.Claims(&claims) == nil && claims.Verified != nil && !*claims.Verified {
+		if user.Claims(&claims) != nil || (claims.Verified != true && claims.Verified != "true") {
 			return false
 		}
 		at := strings.LastIndexByte(user.Email, '@')

@@ -20,7 +20,9 @@ import (
 // of a provider that came back after the logout state cookie had lapsed,
 // such as after a slow confirmation at the provider: the state it returned
 // is one this application issued, but this browser can no longer tell
-// whether for this logout. The user is signed out all the same.
+// whether for this logout, nor whether this browser made it: the landing
+// ends no session itself. A logout that reached the provider had already
+// ended the local session before it went there.
 const NoticeLateReturn = "late-return"
 
 // logoutStateMaxAge is how long a returned state is recognised as one this

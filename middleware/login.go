@@ -104,6 +104,13 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 			"This sign-in link is not valid.", err))
 		return
 	}
+	if _, err := r.Cookie(m.silentCookieName()); err == nil && f.Silent {
+		// Silent logins are held in this browser (see TrySilentLogin):
+		// back anonymous, as if the provider had needed the user.
+		m.log.Info("silent login held in this browser; back anonymous", "event", "login", "correlation_id", correlationID(r))
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		return
+	}
 	value, err := m.encodeState(m.flowCookiePrefix()+f.State, f)
 	if err != nil {
 		m.fail(w, r, "login", newError(http.StatusInternalServerError, "internal", "Sign-in could not start.", err))

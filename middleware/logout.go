@@ -94,8 +94,10 @@ const FormActionField = "form_action"
 
 // PostLogoutNoticeParam is the query parameter the post-logout page gets
 // when the provider could not be told of the logout ("provider-unreachable")
-// or has no logout endpoint ("local-only"). The local session is gone in
-// both cases.
+// or has no logout endpoint ("local-only"); the local session is gone in
+// both cases. It is "late-return" ([NoticeLateReturn]) when the provider
+// came back with a state this application issued after the browser's
+// logout state had lapsed.
 const PostLogoutNoticeParam = "logout_notice"
 
 // logout is the heart of the middleware. The order never changes:

@@ -96,7 +96,10 @@ func (a Authentication) satisfiedBy(d *session.Data, now time.Time) error {
 		if c.AuthTime == nil {
 			return errors.New("no auth_time")
 		}
-		if now.Sub(time.Unix(int64(*c.AuthTime), 0)) > a.MaxAge {
+		// The callback's leeway, so that what it accepted the route
+		// accepts too: a provider that answers from a session just past
+		// the limit must not send the browser round again.
+		if now.Sub(time.Unix(int64(*c.AuthTime), 0)) > a.MaxAge+authTimeLeeway {
 			return errors.New("authenticated too long ago")
 		}
 	}
