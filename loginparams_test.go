@@ -158,8 +158,9 @@ func TestSilentLoginReturnsAnonymous(t *testing.T) {
 	}
 }
 
-func TestSilentLoginOnARoute(t *testing.T) {
-	s := newStack(t)
+// serveMaybe adds to s's application /maybe, a page that greets a
+// signed-in user by name and tries a silent login for the others.
+func serveMaybe(s *stack) {
 	mux := http.NewServeMux()
 	mux.Handle("/maybe", s.mw.TrySilentLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, ok := middleware.SessionFromContext(r.Context()); ok {
@@ -171,6 +172,11 @@ func TestSilentLoginOnARoute(t *testing.T) {
 	mux.Handle("/", appRoutes(s.mw))
 	h := s.mw.Handler(mux)
 	s.handler.Store(&h)
+}
+
+func TestSilentLoginOnARoute(t *testing.T) {
+	s := newStack(t)
+	serveMaybe(s)
 
 	// The first visit tries once, and comes back anonymous.
 	resp, hops := s.follow(s.get("/maybe", "Accept", "text/html"))
@@ -207,17 +213,7 @@ func TestNoSilentLoginAfterALogoutThatLeftTheProviderSession(t *testing.T) {
 		issuer := c.Providers[0].Issuer
 		c.Providers[0].Endpoints = providers.Endpoints{AuthURL: issuer + "/authorize", TokenURL: issuer + "/token", JWKSURL: issuer + "/jwks"}
 	}))
-	mux := http.NewServeMux()
-	mux.Handle("/maybe", s.mw.TrySilentLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, ok := middleware.SessionFromContext(r.Context()); ok {
-			w.Write([]byte("hello " + u.Subject))
-			return
-		}
-		w.Write([]byte("hello stranger"))
-	})))
-	mux.Handle("/", appRoutes(s.mw))
-	h := s.mw.Handler(mux)
-	s.handler.Store(&h)
+	serveMaybe(s)
 
 	s.login()
 	resp, _ := s.follow(s.postLogout(s.appURL))
