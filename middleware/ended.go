@@ -31,6 +31,9 @@ const (
 	// [Middleware.Expire], or its access token expired without a refresh
 	// token and [Config.ExpiredTokenEndsSession] is set.
 	ReasonExpired LogoutReason = "expired"
+	// ReasonReplaced: a new login in the same browser (another user, a
+	// step-up, [Middleware.StartSession]) replaced the session.
+	ReasonReplaced LogoutReason = "replaced"
 )
 
 // A LogoutEvent tells the application's [Config.OnLogout] hook that a
@@ -39,7 +42,7 @@ const (
 //
 // What is known depends on who ended the session. Session is the ended
 // session's data when the middleware had it: always for [ReasonUser],
-// [ReasonRefreshRefused] and [ReasonExpired]; for [ReasonBackchannel]
+// [ReasonRefreshRefused], [ReasonExpired] and [ReasonReplaced]; for [ReasonBackchannel]
 // and [ReasonFrontchannel] only when the store keeps sessions on the
 // server (a [session.MatchTaker] such as [session.ServerStore], one
 // event per session ended) or, for a front-channel logout, when the

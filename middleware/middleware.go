@@ -320,7 +320,9 @@ func (m *Middleware) StartSession(w http.ResponseWriter, r *http.Request, d sess
 // identifier: nothing is kept from before.
 func (m *Middleware) newSession(w http.ResponseWriter, r *http.Request, d *session.Data) error {
 	if old, err := m.store.Load(r); err == nil && old != nil {
-		if err := m.store.Delete(w, r, old); err != nil {
+		err := m.store.Delete(w, r, old)
+		m.sessionEnded(r, ReasonReplaced, old, err)
+		if err != nil {
 			return fmt.Errorf("middleware: deleting the previous session: %w", err)
 		}
 	}
