@@ -31,15 +31,20 @@ type Error struct {
 	// API reports that the request is an API call rather than a
 	// browser's navigation, by [Config.IsAPIRequest]: answer it with JSON.
 	API bool
-	// Err is the cause, for logs and for errors.Is; never shown.
+	// Err is the cause, for errors.Is and errors.As; never shown. Its
+	// own text may hold what a provider wrote (an OAuth error
+	// description, a response body): log e, whose Error() leaves that
+	// out, rather than Err.
 	Err error
 }
 
+// Error returns the code and a log-safe summary of the cause: of a
+// provider's answer, only its status and OAuth error code.
 func (e *Error) Error() string {
 	if e.Err == nil {
 		return "endsession: " + e.Code
 	}
-	return "endsession: " + e.Code + ": " + e.Err.Error()
+	return "endsession: " + e.Code + ": " + describe(e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
