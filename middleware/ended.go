@@ -69,8 +69,12 @@ func eventFor(reason LogoutReason, d *session.Data) LogoutEvent {
 	return LogoutEvent{Reason: reason, Session: &cp, Provider: d.Provider, Issuer: d.Issuer, Subject: d.Subject, SID: d.SID}
 }
 
-// erase runs OnLogout for e and adds its step to rep.
+// erase forgets the refresh results of e's session, runs OnLogout for e
+// and adds its step to rep.
 func (m *Middleware) erase(ctx context.Context, e LogoutEvent, rep *LogoutReport) {
+	if e.Session != nil {
+		m.forgetRefreshes(ctx, e.Session.ID, rep)
+	}
 	if m.cfg.OnLogout == nil {
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,13 +50,44 @@ const maxRemembered = 10_000
 const maxChain = 4
 
 // spentKey names the result of the refresh that spends d's refresh token:
-// a hash of the session id and the token, which it does not reveal.
+// "<session>.<token>", the session's group (see sessionGroup) and a hash
+// of the session id and the token, neither of which it reveals.
 func spentKey(d *session.Data) string {
 	h := sha256.New()
 	h.Write([]byte(d.ID))
 	h.Write([]byte{0})
 	h.Write([]byte(d.RefreshToken))
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	return sessionGroup(d.ID) + "." + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// sessionGroup is the part of the spent keys that all the refresh
+// results of session id share: a hash of the id.
+func sessionGroup(id string) string {
+	h := sha256.Sum256([]byte("endsession-refresh-session\x00" + id))
+	return hex.EncodeToString(h[:16])
+}
+
+// RefreshForgetter is an upgrade of a [RefreshResults]: when a session
+// ends (logout, provider logout, refused refresh...), the middleware
+// drops the refresh results it shared for it at once, rather than leave
+// its tokens there until the grace window lapses. Every key of one
+// session is "<group>.<token>" and shares the group given to Forget.
+type RefreshForgetter interface {
+	Forget(ctx context.Context, group string) error
+}
+
+// forgetRefreshes drops the refresh results of session id, in memory and
+// where they are shared, when the Locker can; a failure is reported.
+func (m *Middleware) forgetRefreshes(ctx context.Context, id string, rep *LogoutReport) {
+	group := sessionGroup(id)
+	m.remembered.forget(group)
+	// Another replica may have refreshed the session: ask the shared
+	// results too.
+	if f, ok := m.cfg.Locker.(RefreshForgetter); ok {
+		if err := f.Forget(ctx, group); err != nil {
+			rep.add("session.refresh_results", err, "the shared refresh results lapse with the grace window;")
+		}
+	}
 }
 
 // refreshMemory is the results of this process's recent refreshes, by
@@ -63,6 +96,9 @@ type refreshMemory struct {
 	mu      sync.Mutex
 	results map[string]*session.Data
 	order   []remembered
+	// groups lists the keys of the results kept per session group, for
+	// forget: a handful each.
+	groups map[string][]string
 }
 
 type remembered struct {
@@ -76,11 +112,31 @@ func (rm *refreshMemory) put(key string, d *session.Data, now time.Time) {
 	rm.expire(now)
 	if rm.results == nil {
 		rm.results = make(map[string]*session.Data)
+		rm.groups = make(map[string][]string)
 	}
 	if _, ok := rm.results[key]; !ok {
 		rm.order = append(rm.order, remembered{key, now})
+		g := groupOf(key)
+		rm.groups[g] = append(rm.groups[g], key)
 	}
 	rm.results[key] = d
+}
+
+// groupOf returns the session group of a spent key.
+func groupOf(key string) string {
+	group, _, _ := strings.Cut(key, ".")
+	return group
+}
+
+// forget drops the results of a session group. The dropped keys leave
+// rm.order as they lapse.
+func (rm *refreshMemory) forget(group string) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	for _, k := range rm.groups[group] {
+		delete(rm.results, k)
+	}
+	delete(rm.groups, group)
 }
 
 func (rm *refreshMemory) get(key string, now time.Time) *session.Data {
@@ -94,7 +150,14 @@ func (rm *refreshMemory) get(key string, now time.Time) *session.Data {
 // The caller holds rm.mu.
 func (rm *refreshMemory) expire(now time.Time) {
 	for len(rm.order) > 0 && (now.Sub(rm.order[0].at) > RefreshGrace || len(rm.order) >= maxRemembered) {
-		delete(rm.results, rm.order[0].key)
+		key := rm.order[0].key
+		delete(rm.results, key)
+		g := groupOf(key)
+		if keys := slices.DeleteFunc(rm.groups[g], func(k string) bool { return k == key }); len(keys) > 0 {
+			rm.groups[g] = keys
+		} else {
+			delete(rm.groups, g)
+		}
 		rm.order[0] = remembered{}
 		rm.order = rm.order[1:]
 	}

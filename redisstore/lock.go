@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	mrand "math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/endsession/endsession/middleware"
@@ -116,9 +117,11 @@ func (k *Lock) Release(ctx context.Context) error {
 // that replicas sharing this Redis refresh a session one at a time. It is
 // also a [middleware.RefreshResults]: the result of each refresh, which
 // the middleware encrypts under its session keys, is kept for the grace
-// window as a string "<prefix>rf:<key>" set with a TTL, so that a request
+// window in a hash per session, "<prefix>rf:<group>" (a key
+// "<group>.<token>" is its field "<token>"), with a TTL, so that a request
 // carrying the session from before a refresh gets the refreshed one on
-// any replica.
+// any replica. It is a [middleware.RefreshForgetter] too: when the
+// session ends, its hash is deleted at once.
 func (l *Locker) RefreshLocker() middleware.Locker {
 	return refreshLocker{l}
 }
@@ -135,23 +138,48 @@ func (r refreshLocker) Lock(ctx context.Context, key string, ttl time.Duration) 
 	return func() { lk.Release(context.WithoutCancel(ctx)) }, nil
 }
 
-// Remember implements [middleware.RefreshResults] with one SET and a TTL.
+// resultField splits a refresh result's key into its session's hash and
+// its field.
+func (r refreshLocker) resultField(key string) (hash, field string) {
+	group, field, ok := strings.Cut(key, ".")
+	if !ok {
+		group, field = key, "-"
+	}
+	return r.l.opts.Prefix + "rf:" + group, field
+}
+
+// Remember implements [middleware.RefreshResults] with one HSET and a
+// PEXPIRE of the session's hash, in one transaction.
 func (r refreshLocker) Remember(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	hash, field := r.resultField(key)
 	return call(ctx, r.l.opts.Timeout, "remember refresh", func(ctx context.Context) error {
-		return r.l.c.Set(ctx, r.l.opts.Prefix+"rf:"+key, value, ttl).Err()
+		_, err := r.l.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, hash, field, value)
+			p.PExpire(ctx, hash, ttl)
+			return nil
+		})
+		return err
 	})
 }
 
-// Recall implements [middleware.RefreshResults] with one GET.
+// Recall implements [middleware.RefreshResults] with one HGET.
 func (r refreshLocker) Recall(ctx context.Context, key string) ([]byte, error) {
+	hash, field := r.resultField(key)
 	var value []byte
 	err := call(ctx, r.l.opts.Timeout, "recall refresh", func(ctx context.Context) error {
 		var err error
-		value, err = r.l.c.Get(ctx, r.l.opts.Prefix+"rf:"+key).Bytes()
+		value, err = r.l.c.HGet(ctx, hash, field).Bytes()
 		if errors.Is(err, redis.Nil) {
 			value, err = nil, nil
 		}
 		return err
 	})
 	return value, err
+}
+
+// Forget implements [middleware.RefreshForgetter] with one DEL.
+func (r refreshLocker) Forget(ctx context.Context, group string) error {
+	return call(ctx, r.l.opts.Timeout, "forget refreshes", func(ctx context.Context) error {
+		return r.l.c.Del(ctx, r.l.opts.Prefix+"rf:"+group).Err()
+	})
 }

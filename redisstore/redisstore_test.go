@@ -408,6 +408,24 @@ func TestRefreshLockerSharesResults(t *testing.T) {
 	if v, err := results.Recall(ctx, "k1"); v != nil || err != nil {
 		t.Fatalf("a result past its TTL: %q, %v", v, err)
 	}
+	// The results of one session go at once when it ends; another's stay.
+	forget, ok := results.(middleware.RefreshForgetter)
+	if !ok {
+		t.Fatal("the refresh locker cannot forget a session's results")
+	}
+	for _, k := range []string{"s1.t1", "s1.t2", "s2.t1"} {
+		if err := results.Remember(ctx, k, []byte("sealed "+k), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := forget.Forget(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"s1.t1": "", "s1.t2": "", "s2.t1": "sealed s2.t1"} {
+		if v, err := results.Recall(ctx, k); string(v) != want || err != nil {
+			t.Errorf("after forgetting s1, %s holds %q (%v), want %q", k, v, err, want)
+		}
+	}
 	srv.Stop()
 	if _, err := results.Recall(ctx, "k1"); !errors.Is(err, session.ErrUnavailable) {
 		t.Fatalf("with Redis down: %v", err)
