@@ -50,6 +50,13 @@ type fakeOP struct {
 	claims map[string]any
 	// endSession advertises the logout endpoint in discovery.
 	endSession bool
+	// doc replaces or adds members of the discovery document, for
+	// providers whose endpoints are on several hosts.
+	doc map[string]any
+
+	// logoutNeeds are the logout parameters the provider refuses a
+	// logout without. A client_id sent must be the client's.
+	logoutNeeds []string
 
 	// logoutMethods are the accepted logout methods; default GET.
 	logoutMethods []string
@@ -188,6 +195,9 @@ func (op *fakeOP) discovery(w http.ResponseWriter) {
 	}
 	if op.paths.Revocation != "" {
 		doc["revocation_endpoint"] = op.base + op.paths.Revocation
+	}
+	for k, v := range op.doc {
+		doc[k] = v
 	}
 	writeJSON(w, http.StatusOK, doc)
 }
@@ -386,6 +396,16 @@ func (op *fakeOP) logout(w http.ResponseWriter, r *http.Request, rec recorded) {
 	params := rec.Query
 	if r.Method == http.MethodPost {
 		params = rec.Form
+	}
+	for _, k := range op.logoutNeeds {
+		if params.Get(k) == "" {
+			http.Error(w, "the logout needs "+k, http.StatusBadRequest)
+			return
+		}
+	}
+	if params.Has("client_id") && params.Get("client_id") != op.clientID {
+		http.Error(w, "unknown client_id", http.StatusBadRequest)
+		return
 	}
 	op.mu.Lock()
 	known := op.ids[params.Get("id_token_hint")]
