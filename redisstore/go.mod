@@ -1,6 +1,6 @@
 module github.com/endsession/endsession/redisstore
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/endsession/endsession v0.0.0
@@ -14,7 +14,7 @@ require (
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/gorilla/sessions v1.4.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
-	golang.org/x/oauth2 v0.37.0 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
 

@@ -1,6 +1,6 @@
 module github.com/endsession/endsession/example/routers
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/endsession/endsession v0.0.0
