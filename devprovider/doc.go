@@ -23,10 +23,16 @@
 //			ID:                     "app",
 //			Secret:                 "app-secret",
 //			RedirectURIs:           []string{"http://127.0.0.1:8080/auth/callback"},
-//			PostLogoutRedirectURIs: []string{"http://127.0.0.1:8080/"},
-//			BackchannelLogoutURI:   "http://127.0.0.1:8080/auth/backchannel",
+//			PostLogoutRedirectURIs: []string{"http://127.0.0.1:8080/auth/logged-out"},
+//			BackchannelLogoutURI:   "http://127.0.0.1:8080/auth/backchannel-logout",
 //		}},
 //	})
+//
+// These are the URIs endsession's middleware serves with the default
+// PathPrefix "/auth" and one provider (with several, the callback is
+// /auth/callback/NAME): the callback, the post-logout landing and the
+// back-channel logout endpoint. A post_logout_redirect_uri that is not
+// registered here ends every logout on the provider's error page.
 //	if err != nil {
 //		// ...
 //	}
@@ -36,6 +42,19 @@
 // A [Server] is also a [net/http.Handler], to mount with
 // [net/http/httptest.NewServer] after [New]; then call [Server.SetIssuer]
 // with the test server's URL before the first request.
+//
+// # Signing in from a script
+//
+// The login page is a plain HTML form, so a test can sign in without a
+// browser: follow the authorize redirect to the login page, then POST to
+// the page's form action (ISSUER/login) the form's hidden
+// fields together with username and password, form-encoded. A right
+// password answers 303 to the client's redirect URI with code and state; a
+// wrong one answers 401 with the form again. The browser's cookie jar must
+// keep the provider's session cookie for prompt=none and logout to see the
+// session. With [Config.AutoLogin] the authorize request signs the named
+// user in at once, with no page. Every user's password is its username
+// unless [User.Password] says otherwise.
 //
 // # Behaviour worth knowing
 //

@@ -21,7 +21,7 @@ func Example() {
 			ID:                     "app",
 			Secret:                 "app-secret",
 			RedirectURIs:           []string{"http://127.0.0.1:8080/auth/callback"},
-			PostLogoutRedirectURIs: []string{"http://127.0.0.1:8080/"},
+			PostLogoutRedirectURIs: []string{"http://127.0.0.1:8080/auth/logged-out"},
 		}},
 		AutoLogin: "alice",
 		Logger:    slog.New(slog.DiscardHandler),
@@ -82,7 +82,7 @@ func Example() {
 	}
 	provider.Claims(&endSession)
 	resp, err = browser.Get(endSession.URL + "?id_token_hint=" + rawIDToken +
-		"&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2F&state=bye")
+		"&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fauth%2Flogged-out&state=bye")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -92,5 +92,5 @@ func Example() {
 	// Output:
 	// state: state-1
 	// signed in: alice alice@example.com
-	// signed out, back to: http://127.0.0.1:8080/?state=bye
+	// signed out, back to: http://127.0.0.1:8080/auth/logged-out?state=bye
 }
