@@ -33,6 +33,7 @@
 // /auth/callback/NAME): the callback, the post-logout landing and the
 // back-channel logout endpoint. A post_logout_redirect_uri that is not
 // registered here ends every logout on the provider's error page.
+//
 //	if err != nil {
 //		// ...
 //	}
