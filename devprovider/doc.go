@@ -27,18 +27,17 @@
 //			BackchannelLogoutURI:   "http://127.0.0.1:8080/auth/backchannel-logout",
 //		}},
 //	})
+//	if err != nil {
+//		// ...
+//	}
+//	defer op.Close()
+//	// op.Issuer() is the issuer URL to give the app.
 //
 // These are the URIs endsession's middleware serves with the default
 // PathPrefix "/auth" and one provider (with several, the callback is
 // /auth/callback/NAME): the callback, the post-logout landing and the
 // back-channel logout endpoint. A post_logout_redirect_uri that is not
 // registered here ends every logout on the provider's error page.
-//
-//	if err != nil {
-//		// ...
-//	}
-//	defer op.Close()
-//	// op.Issuer() is the issuer URL to give the app.
 //
 // A [Server] is also a [net/http.Handler], to mount with
 // [net/http/httptest.NewServer] after [New]; then call [Server.SetIssuer]
