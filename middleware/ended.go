@@ -50,17 +50,20 @@ const (
 // the event says what the provider said: Provider, Issuer, and the SID
 // or Subject (or both) of its logout, one event per logout.
 type LogoutEvent struct {
+	// Reason is why the session ended.
 	Reason LogoutReason
 	// Session is the ended session, or nil; see above. It is a copy.
 	Session *session.Data
-	// Provider is the configured provider's name, and Issuer its issuer.
+	// Provider is the configured provider's name.
 	Provider string
-	Issuer   string
-	// Subject and SID are the user's identifier and the provider's
-	// session id: the session's, or those the provider's logout named
-	// (either may be empty).
+	// Issuer is the provider's issuer.
+	Issuer string
+	// Subject is the user's identifier at the provider: the session's, or
+	// the one the provider's logout named (may be empty).
 	Subject string
-	SID     string
+	// SID is the provider's session id: the session's, or the one the
+	// provider's logout named (may be empty).
+	SID string
 }
 
 // eventFor is the event of the end of d.

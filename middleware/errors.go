@@ -47,6 +47,7 @@ func (e *Error) Error() string {
 	return "endsession: " + e.Code + ": " + describe(e.Err)
 }
 
+// Unwrap returns the cause, for [errors.Is] and [errors.As].
 func (e *Error) Unwrap() error { return e.Err }
 
 func newError(status int, code, message string, err error) *Error {

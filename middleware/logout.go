@@ -21,6 +21,8 @@ import (
 // LogoutReport is the audit record of one logout: every step, in order,
 // and how it went. It holds no token and no personal data.
 type LogoutReport struct {
+	// CorrelationID is the request's correlation id, as in its log
+	// records and on its pages.
 	CorrelationID string
 	// Reason is why the session ended.
 	Reason LogoutReason
@@ -30,7 +32,8 @@ type LogoutReport struct {
 	// HadSession reports whether the session's data was at hand: the
 	// request's own session, or sessions a server-side store ended.
 	HadSession bool
-	Steps      []LogoutStep
+	// Steps are the steps that ran, in order.
+	Steps []LogoutStep
 }
 
 // LogoutStep is one step of a logout.
@@ -43,7 +46,8 @@ type LogoutStep struct {
 	// "provider.call" (a server-to-server call of the logout strategy) and
 	// "provider.end_session".
 	Name string
-	OK   bool
+	// OK reports whether the step succeeded.
+	OK bool
 	// Detail says what was done or why it failed, without secrets.
 	Detail string
 }
@@ -300,7 +304,7 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 		HTTPClient: m.cfg.HTTPClient,
 	}
 	if d.Device != nil {
-		dev := providers.Device(*d.Device)
+		dev := *d.Device
 		req.Device = &dev
 	}
 	if resolved != nil {

@@ -341,9 +341,9 @@ type AdobeDCR struct {
 	// BaseURL is the Adobe Pass host: AdobeProduction (default) or
 	// AdobeStaging.
 	BaseURL string
-	// ClientID and ClientSecret are the credentials Adobe returned at
-	// registration.
-	ClientID     string
+	// ClientID is the client id Adobe returned at registration.
+	ClientID string
+	// ClientSecret is the client secret Adobe returned at registration.
 	ClientSecret string
 	// DeviceInfo, when set, is the JSON device information sent
 	// (Base64-encoded) as X-Device-Info; without it Adobe uses what it

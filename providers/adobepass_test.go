@@ -16,6 +16,7 @@ import (
 
 	"github.com/endsession/endsession/middleware"
 	"github.com/endsession/endsession/providers"
+	"github.com/endsession/endsession/session"
 )
 
 const (
@@ -361,7 +362,7 @@ func TestAdobePassV2(t *testing.T) {
 // TestAdobePassLogoutStrategy covers what needs no middleware: hosts,
 // missing device data, and the SP host of relative URLs.
 func TestAdobePassLogoutStrategy(t *testing.T) {
-	device := &providers.Device{ID: adobeDevice, Info: adobeInfo, Requestor: adobeRequestor, MVPD: adobeMVPD}
+	device := &session.Device{ID: adobeDevice, Info: adobeInfo, Requestor: adobeRequestor, MVPD: adobeMVPD}
 	static := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})
 	t.Run("staging", func(t *testing.T) {
 		f := &adobeFake{t: t, v2Answer: `{"logouts":{"Cablevision":{"actionName":"logout","actionType":"interactive","url":"/adobe-services/logout?x=1"}}}`}
@@ -387,12 +388,12 @@ func TestAdobePassLogoutStrategy(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		l    providers.AdobePassLogout
-		dev  *providers.Device
+		dev  *session.Device
 	}{
 		{"no device", providers.AdobePassLogout{Tokens: static}, nil},
-		{"no device information", providers.AdobePassLogout{Tokens: static}, &providers.Device{ID: adobeDevice}},
+		{"no device information", providers.AdobePassLogout{Tokens: static}, &session.Device{ID: adobeDevice}},
 		{"no token source", providers.AdobePassLogout{}, device},
-		{"v2 without MVPD", providers.AdobePassLogout{Tokens: static}, &providers.Device{ID: adobeDevice, Info: adobeInfo, Requestor: adobeRequestor}},
+		{"v2 without MVPD", providers.AdobePassLogout{Tokens: static}, &session.Device{ID: adobeDevice, Info: adobeInfo, Requestor: adobeRequestor}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newInternet()
@@ -459,7 +460,7 @@ func TestAdobePassForwardedFor(t *testing.T) {
 		f := &adobeFake{t: t, v2Answer: `{"logouts":{"Cablevision":{"actionName":"complete","actionType":"none"}}}`}
 		n := newInternet()
 		n.handle("api.auth.adobe.com", f)
-		dev := &providers.Device{ID: adobeDevice, Info: info, Requestor: adobeRequestor, MVPD: adobeMVPD}
+		dev := &session.Device{ID: adobeDevice, Info: info, Requestor: adobeRequestor, MVPD: adobeMVPD}
 		if _, err := (providers.AdobePassLogout{Tokens: static}).EndSession(context.Background(),
 			&providers.LogoutRequest{Device: dev, HTTPClient: n.client(), ReturnURL: "https://app/auth/logged-out"}); err != nil {
 			t.Fatalf("%s: %v", info, err)

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/endsession/endsession/providers"
+	"github.com/endsession/endsession/session"
 )
 
 // hostileAnswers answers every request with status and a body that echoes
@@ -59,7 +60,7 @@ func TestProviderAnswersAreSummarised(t *testing.T) {
 			for _, v2 := range []bool{false, true} {
 				l := providers.AdobePassLogout{Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}), V1: !v2}
 				act, err := l.EndSession(context.Background(), &providers.LogoutRequest{
-					Device:     &providers.Device{ID: "dev", Info: "info", Requestor: "req", MVPD: "mvpd"},
+					Device:     &session.Device{ID: "dev", Info: "info", Requestor: "req", MVPD: "mvpd"},
 					HTTPClient: client, ReturnURL: "https://app.example/auth/logged-out",
 				})
 				if err == nil {

@@ -24,10 +24,11 @@ type DecathlonConfig struct {
 	// Name is the provider's name in the application; default
 	// "decathlon".
 	Name string
-	// ClientID and ClientSecret are the application's credentials. The
-	// secret is sent in the token request's body (client_secret_post);
-	// without one the client is public and relies on PKCE.
-	ClientID     string
+	// ClientID is the application's client id.
+	ClientID string
+	// ClientSecret is the application's secret, sent in the token
+	// request's body (client_secret_post); without one the client is
+	// public and relies on PKCE.
 	ClientSecret string
 	// Scopes requested at login; default "openid", "profile", "email".
 	Scopes []string
@@ -46,11 +47,12 @@ type DecathlonConfig struct {
 	// BaseURL + "/oauth/authorize", token BaseURL + "/oauth/token",
 	// logout BaseURL + "/openid/logout".
 	BaseURL string
-	// AuthURL and TokenURL replace the authorize and token endpoints,
-	// default BaseURL + "/oauth/authorize" and BaseURL + "/oauth/token"
-	// (the endpoints public integrations use; Decathlon's pages name the
-	// host).
-	AuthURL  string
+	// AuthURL replaces the authorize endpoint, default BaseURL +
+	// "/oauth/authorize" (the endpoint public integrations use;
+	// Decathlon's pages name the host).
+	AuthURL string
+	// TokenURL replaces the token endpoint, default BaseURL +
+	// "/oauth/token".
 	TokenURL string
 	// Issuer is the tokens' issuer, compared exactly; default
 	// "https://api-eu.decathlon.net/connect" (preprod

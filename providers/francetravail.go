@@ -61,14 +61,14 @@ type FranceTravailConfig struct {
 	// "francetravail-" + the realm ("francetravail-individu"), so several
 	// realms can live in one application.
 	Name string
-	// ClientID and ClientSecret are the application's credentials on
-	// francetravail.io. The secret is sent in the token request's body
-	// (client_secret_post), never with HTTP Basic, which France
-	// Travail's servers misread. Without a secret the application is
-	// public (France Travail's "application publique": authorization
+	// ClientID is the application's client id on francetravail.io.
+	ClientID string
+	// ClientSecret is the application's secret. It is sent in the token
+	// request's body (client_secret_post), never with HTTP Basic, which
+	// France Travail's servers misread. Without a secret the application
+	// is public (France Travail's "application publique": authorization
 	// code with PKCE): the token request carries client_id and the PKCE
 	// verifier, and no secret.
-	ClientID     string
 	ClientSecret string
 	// APIScopes are the scopes of the APIs the application calls for the
 	// user, such as "api_peconnect-individuv1" and "individu". The
@@ -291,9 +291,10 @@ const franceTravailPartenaire FranceTravailRealm = "/partenaire"
 //
 // Documentation: https://francetravail.io/produits-partages/documentation/utilisation-api-france-travail/client-credentials
 type FranceTravailPartenaire struct {
-	// ClientID and ClientSecret are the application's credentials on
-	// francetravail.io; the secret goes in the token request's body.
-	ClientID     string
+	// ClientID is the application's client id on francetravail.io.
+	ClientID string
+	// ClientSecret is the application's secret; it goes in the token
+	// request's body.
 	ClientSecret string
 	// APIScopes are the scopes of the APIs called, such as
 	// "api_offresdemploiv2" and "o2dsoffre".

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/endsession/endsession/session"
 )
 
 // A Logout ends a user's session at the provider. The middleware calls it
@@ -25,11 +27,14 @@ type LogoutRequest struct {
 	// Endpoints are the provider's endpoints when they are known (from
 	// discovery or configuration); zero when discovery has not succeeded.
 	Endpoints Endpoints
-	ClientID  string
+	// ClientID is the application's client id at the provider.
+	ClientID string
 	// IDToken is the stored raw ID token, sent as id_token_hint even when
 	// it has expired. Empty when the session had none.
 	IDToken string
-	SID     string
+	// SID is the provider's session id (the ID token's "sid"), or empty.
+	SID string
+	// Subject is the user's identifier at the provider.
 	Subject string
 	// ReturnURL is the application's fixed post-logout landing URL, the
 	// one registered at the provider.
@@ -39,18 +44,9 @@ type LogoutRequest struct {
 	// the landing route checks the echo.
 	State string
 	// Device is the device recorded in the session, if any.
-	Device *Device
+	Device *session.Device
 	// HTTPClient is for server-to-server calls; never nil.
 	HTTPClient *http.Client
-}
-
-// Device is a device recorded in a session by the application's own
-// device flow; see the session package.
-type Device struct {
-	ID        string
-	Info      string
-	Requestor string
-	MVPD      string
 }
 
 // Action is what the browser does after a logout strategy ran: a redirect
@@ -60,8 +56,10 @@ type Action struct {
 	// Method is http.MethodGet to redirect to URL, http.MethodPost to
 	// submit Form to URL from the browser, or "" to land locally.
 	Method string
-	URL    string
-	Form   url.Values
+	// URL is where the browser goes (GET) or the form is posted (POST).
+	URL string
+	// Form is the POST form's fields; nil for a redirect.
+	Form url.Values
 	// StateSent reports that URL or Form carry LogoutRequest.State and the
 	// provider will echo it back.
 	StateSent bool

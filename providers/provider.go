@@ -54,9 +54,10 @@ type Provider struct {
 	// override of a preset's token or keys URL, say).
 	Endpoints Endpoints
 
-	// ClientID and ClientSecret identify the application at the provider.
-	// An empty ClientSecret makes a public client.
-	ClientID     string
+	// ClientID identifies the application at the provider.
+	ClientID string
+	// ClientSecret is the application's secret at the provider. An empty
+	// ClientSecret makes a public client.
 	ClientSecret string
 	// AuthMethod is the client authentication at the token endpoint;
 	// default AuthBasic with a secret, AuthNone without.
@@ -105,10 +106,16 @@ type Provider struct {
 
 // Endpoints are a provider's URLs, given explicitly or read from discovery.
 type Endpoints struct {
-	AuthURL       string
-	TokenURL      string
-	UserInfoURL   string
-	JWKSURL       string
+	// AuthURL is the authorization endpoint.
+	AuthURL string
+	// TokenURL is the token endpoint.
+	TokenURL string
+	// UserInfoURL is the userinfo endpoint, or empty.
+	UserInfoURL string
+	// JWKSURL is where the provider publishes its signing keys.
+	JWKSURL string
+	// EndSessionURL is the RP-Initiated Logout endpoint, or empty when
+	// the provider has none.
 	EndSessionURL string
 	// RevocationURL is the RFC 7009 revocation endpoint.
 	RevocationURL string
@@ -224,9 +231,13 @@ func (p *Provider) authMethod() AuthMethod {
 // Resolved is a provider ready for login: its endpoints, the OAuth 2.0
 // client configuration and the ID token verifier.
 type Resolved struct {
+	// Endpoints are the provider's endpoints, configured or discovered.
 	Endpoints Endpoints
-	OAuth2    *oauth2.Config
-	Verifier  *oidc.IDTokenVerifier
+	// OAuth2 is the client configuration for the authorize and token
+	// endpoints.
+	OAuth2 *oauth2.Config
+	// Verifier checks ID tokens: signature, issuer, audience, expiry.
+	Verifier *oidc.IDTokenVerifier
 	// KeySet holds the provider's signing keys (from JWKSURL), shared with
 	// Verifier; logout tokens are checked against it too. Resolve gives
 	// go-oidc's RemoteKeySet; the middleware puts its own, rate-limited

@@ -17,7 +17,9 @@ import (
 // bytes). Keys are given newest first: the first pair writes, every pair
 // reads, so a new pair can be rolled in while older sessions stay valid.
 type KeyPair struct {
-	HashKey  []byte
+	// HashKey authenticates the cookie (HMAC-SHA256): at least 32 bytes.
+	HashKey []byte
+	// BlockKey encrypts the cookie (AES): 16, 24 or 32 bytes.
 	BlockKey []byte
 }
 

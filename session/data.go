@@ -30,21 +30,26 @@ type Data struct {
 	// SID is the provider's session identifier (the "sid" claim), used by
 	// logout hints and back-channel logout.
 	SID string
-	// Email and Name are copied from the claims for cheap access.
+	// Email is the "email" claim, copied for cheap access.
 	Email string
-	Name  string
+	// Name is the "name" claim, copied for cheap access.
+	Name string
 
 	// IDToken is the raw ID token, kept for the id_token_hint at logout
 	// even after it has expired.
 	IDToken string
 	// IDTokenExpiry is the "exp" of IDToken.
 	IDTokenExpiry time.Time
-	// AccessToken, TokenType, RefreshToken and Expiry are the OAuth 2.0
-	// tokens from the token endpoint.
-	AccessToken  string
-	TokenType    string
+	// AccessToken is the OAuth 2.0 access token from the token endpoint.
+	AccessToken string
+	// TokenType is the access token's type, "Bearer" in practice.
+	TokenType string
+	// RefreshToken is the refresh token, or empty when the provider gave
+	// none.
 	RefreshToken string
-	Expiry       time.Time
+	// Expiry is when AccessToken expires; zero when the provider did not
+	// say.
+	Expiry time.Time
 	// TokenIssued is when AccessToken was received; with Expiry it gives
 	// the token's lifetime, which bounds how early it is refreshed. Zero
 	// in sessions written before it was recorded.
@@ -60,14 +65,16 @@ type Data struct {
 	Device *Device
 
 	// Created is when the user logged in; the absolute timeout counts from
-	// here. LastSeen is the last time the session was written because it
-	// was used; the idle timeout counts from here. Expires is when the
-	// session ends unless it is used again: the earlier of the two
-	// timeouts, as computed at the last write. Stores refuse a session past
-	// Expires and let their records and cookies lapse then.
-	Created  time.Time
+	// here.
+	Created time.Time
+	// LastSeen is the last time the session was written because it was
+	// used; the idle timeout counts from here.
 	LastSeen time.Time
-	Expires  time.Time
+	// Expires is when the session ends unless it is used again: the
+	// earlier of the two timeouts, as computed at the last write. Stores
+	// refuse a session past Expires and let their records and cookies
+	// lapse then.
+	Expires time.Time
 }
 
 // Device is a device recorded in a session by an application's own device

@@ -45,11 +45,17 @@ type Store interface {
 // identifiers are never reused).
 type Match struct {
 	// ID is a session's own identifier ([Data.ID]).
-	ID      string
-	Issuer  string
-	SID     string
+	ID string
+	// Issuer is the issuer of the provider whose logout this is; with SID
+	// or Subject, it selects that provider's sessions.
+	Issuer string
+	// SID selects the sessions with this provider session id ([Data.SID]).
+	SID string
+	// Subject selects the sessions of this user ([Data.Subject]).
 	Subject string
-	At      time.Time
+	// At is when the logout happened: only sessions created at or before
+	// At match.
+	At time.Time
 	// Until is when no session that could match is left alive (At plus the
 	// absolute session lifetime); a store may forget the match then.
 	Until time.Time

@@ -47,6 +47,7 @@ type Failure struct {
 	Code string
 }
 
+// Error says which call failed and how, without the provider's text.
 func (f *Failure) Error() string {
 	if f.Code == "" {
 		return fmt.Sprintf("%s answered %d", f.Call, f.Status)

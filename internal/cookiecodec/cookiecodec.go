@@ -32,7 +32,10 @@ import (
 // KeyPair is a hash key (HMAC-SHA256) and an optional block key (AES, 16,
 // 24 or 32 bytes).
 type KeyPair struct {
-	HashKey, BlockKey []byte
+	// HashKey authenticates (HMAC-SHA256).
+	HashKey []byte
+	// BlockKey encrypts (AES), or is nil for a value only signed.
+	BlockKey []byte
 }
 
 // A Codec writes with its first key pair and reads with any.
