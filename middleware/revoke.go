@@ -18,13 +18,15 @@ import (
 // revokeTokens revokes d's refresh token, then its access token, at the
 // provider's revocation endpoint (RFC 7009), when it has one, bounded by
 // LogoutTimeout; only the refresh token for a provider whose endpoint
-// takes nothing else (Provider.RevokeRefreshOnly). The client
+// takes nothing else (Provider.RevokeRefreshOnly), or only one of them for
+// a provider where one revocation ends the grant (Provider.RevokeEndsGrant):
+// the second would be refused. The client
 // authenticates as at the token endpoint. A failure is reported and
 // logged; it never holds the logout back.
 func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data, rep *LogoutReport) {
 	endpoint := resolved.Endpoints.RevocationURL
 	access := d.AccessToken
-	if p.RevokeRefreshOnly {
+	if p.RevokeRefreshOnly || p.RevokeEndsGrant && d.RefreshToken != "" {
 		access = ""
 	}
 	if endpoint == "" || d.RefreshToken == "" && access == "" {

@@ -99,6 +99,11 @@ type Provider struct {
 	// refresh tokens only: at logout the access token is not sent there.
 	// By default both are revoked (RFC 7009), the refresh token first.
 	RevokeRefreshOnly bool
+	// RevokeEndsGrant says revoking any one token at the provider's
+	// revocation endpoint ends the whole grant, the other tokens with it,
+	// and that a token already revoked is refused: at logout only the
+	// refresh token is sent when there is one, else the access token.
+	RevokeEndsGrant bool
 
 	// err is a preset's configuration error, reported by Validate.
 	err error
