@@ -18,9 +18,10 @@ type CognitoConfig struct {
 	// ("auth.example.com"), or the full host. The OAuth 2.0 endpoints
 	// and the logout are on it.
 	Domain string
-	// ClientID and ClientSecret are the app client's. An app client
-	// without a secret is public and relies on PKCE.
-	ClientID     string
+	// ClientID is the app client's id.
+	ClientID string
+	// ClientSecret is the app client's secret; empty for an app client
+	// without one, which is public and relies on PKCE.
 	ClientSecret string
 }
 
