@@ -40,42 +40,44 @@ func TestProviderAnswersNeverReachTheLogs(t *testing.T) {
 		name     string
 		endpoint devprovider.Endpoint
 		answer   http.HandlerFunc
-		status   int
-		summary  string // what the log says of the answer
+		// status is 502 for a provider that failed (5xx), 500 for one
+		// that answered what the site cannot use (misconfigured).
+		status  int
+		summary string // what the log says of the answer
 	}{
 		{"userinfo error echoing the user and the token", devprovider.UserInfo, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+echo(r)[:200]+`"`)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_token", "error_description": echo(r)})
-		}, http.StatusBadGateway, "userinfo answered 401 invalid_token"},
+		}, http.StatusInternalServerError, "userinfo answered 401 invalid_token"},
 		{"userinfo error in plain text", devprovider.UserInfo, func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, echo(r), http.StatusInternalServerError)
 		}, http.StatusBadGateway, "userinfo answered 500"},
 		{"userinfo answer of 3 MB", devprovider.UserInfo, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(map[string]string{"sub": "alice", "echo": strings.Repeat(echo(r), 15)})
-		}, http.StatusBadGateway, "larger than"},
+		}, http.StatusInternalServerError, "larger than"},
 		{"userinfo answer not JSON", devprovider.UserInfo, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(echo(r)))
-		}, http.StatusBadGateway, "userinfo"},
+		}, http.StatusInternalServerError, "userinfo"},
 		{"userinfo status line echoing the user", devprovider.UserInfo, rawStatus("503 alice@example.com " + padding[:1000]), http.StatusBadGateway, "userinfo answered 503"},
 		{"token endpoint error echoing the user", devprovider.Token, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": echo(r)})
-		}, http.StatusBadGateway, "token endpoint answered 400 invalid_request"},
+		}, http.StatusInternalServerError, "token endpoint answered 400 invalid_request"},
 		{"discovery status line echoing the user", devprovider.Discovery, rawStatus("503 alice@example.com " + padding[:1000]), http.StatusBadGateway, "discovery answered 503"},
 		{"discovery with another issuer", devprovider.Discovery, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(map[string]string{"issuer": echo(r), "authorization_endpoint": "http://x/a", "token_endpoint": "http://x/t", "jwks_uri": "http://x/j"})
-		}, http.StatusBadGateway, "issuer"},
+		}, http.StatusInternalServerError, "issuer"},
 		{"keys status line echoing the user", devprovider.JWKS, rawStatus("503 alice@example.com " + padding[:1000]), http.StatusBadGateway, "answered 503"},
 		{"keys not JSON Web Keys", devprovider.JWKS, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"keys":[{"kty":"` + echo(r) + `"}]}`))
-		}, http.StatusBadGateway, "keys"},
+		}, http.StatusInternalServerError, "keys"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,7 +20,9 @@ import (
 // to show; Err is the internal cause, logged but never shown.
 type Error struct {
 	// Status is the HTTP status of the answer (4xx for bad input, 502 or
-	// 504 for a provider that failed, 503 for a store that is down).
+	// 504 for a provider that failed or could not be reached, 500 with
+	// Code "misconfigured" for a provider that answered what the site's
+	// configuration does not expect, 503 for a store that is down).
 	Status int
 	// Code is a stable, machine-readable name such as "invalid_state".
 	Code string
@@ -36,6 +38,10 @@ type Error struct {
 	// description, a response body): log e, whose Error() leaves that
 	// out, rather than Err.
 	Err error
+
+	// fix, when set, tells the operator what to change in the site's
+	// configuration; logged with the error, never shown.
+	fix string
 }
 
 // Error returns the code and a log-safe summary of the cause: of a
@@ -142,8 +148,12 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, event string, 
 	if e.Status >= 500 {
 		level = m.log.Error
 	}
-	level(event+" rejected", "event", event, "code", e.Code, "status", e.Status,
-		"correlation_id", e.CorrelationID, "reason", describe(e.Err))
+	attrs := []any{"event", event, "code", e.Code, "status", e.Status,
+		"correlation_id", e.CorrelationID, "reason", describe(e.Err)}
+	if e.fix != "" {
+		attrs = append(attrs, "fix", e.fix)
+	}
+	level(event+" rejected", attrs...)
 	authHeaders(w)
 	m.cfg.ErrorHandler(w, r, e)
 }

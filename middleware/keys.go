@@ -13,6 +13,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/endsession/endsession/internal/answer"
+	"github.com/endsession/endsession/providers"
 )
 
 // keySet verifies token signatures with a provider's published keys (its
@@ -58,6 +59,50 @@ const errFetchingKeys = "fetching keys"
 // text of the key set's errors.
 func keysUnreachable(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || strings.Contains(err.Error(), errFetchingKeys)
+}
+
+// keysError returns the cause of a failed verification for which
+// keysUnreachable holds: the error of the key set's last fetch, which
+// go-oidc passes on only as text, or the context's.
+func keysError(ctx context.Context, resolved *providers.Resolved, err error) error {
+	if ctx.Err() != nil {
+		return errors.Join(err, ctx.Err())
+	}
+	if k, ok := resolved.KeySet.(*keySet); ok {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if k.lastErr != nil {
+			return k.lastErr
+		}
+	}
+	return err
+}
+
+// prefetch fetches the keys now, unless they are held already or a
+// fetch failed just now, and returns how many signing keys the set holds.
+func (k *keySet) prefetch(ctx context.Context) (int, error) {
+	k.mu.Lock()
+	held := len(k.keys) > 0
+	k.mu.Unlock()
+	if !held {
+		if err := k.refresh(ctx, ""); err != nil {
+			return 0, err
+		}
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !held {
+		// A fetch without a key id to find is no miss: the next token
+		// naming a key not held may fetch again at once.
+		k.quietUntil = time.Time{}
+	}
+	n := 0
+	for _, key := range k.keys {
+		if key.Use != "enc" && key.Valid() {
+			n++
+		}
+	}
+	return n, nil
 }
 
 var errUnknownKey = errors.New("no published key has the token's key id")

@@ -64,6 +64,7 @@ func (m *Middleware) flowCookiePrefix() string { return m.stateCookieName("endse
 func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)
 	r, _ = withCorrelation(r)
+	m.checkHost(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		m.fail(w, r, "login", newError(http.StatusMethodNotAllowed, "method_not_allowed", "Use a link to sign in.", nil))
 		return
@@ -87,7 +88,7 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	}
 	resolved, err := m.resolve(r.Context(), p)
 	if err != nil {
-		m.fail(w, r, "login", providerError("discovery", err))
+		m.fail(w, r, "login", providerError(p.Name, "discovery", err))
 		return
 	}
 	f := flow{
@@ -214,6 +215,7 @@ func validState(s string) bool {
 func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 	authHeaders(w)
 	r, _ = withCorrelation(r)
+	m.checkHost(r)
 	if r.Method != http.MethodGet {
 		m.fail(w, r, "callback", newError(http.StatusMethodNotAllowed, "method_not_allowed", "This address only takes the provider's redirect.", nil))
 		return
@@ -235,7 +237,7 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	resolved, err := m.resolve(r.Context(), p)
 	if err != nil {
-		m.fail(w, r, "callback", providerError("discovery", err))
+		m.fail(w, r, "callback", providerError(p.Name, "discovery", err))
 		return
 	}
 	// RFC 9207: the response must come from the provider the request went
@@ -351,7 +353,7 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
 			return nil, newError(http.StatusBadRequest, "invalid_grant", "This sign-in code is invalid or already used. Please sign in again.", err)
 		}
-		return nil, providerError("token", err)
+		return nil, providerError(p.Name, "token", err)
 	}
 	// Some providers echo the nonce in the token response: check it too.
 	if n, ok := tok.Extra("nonce").(string); ok && subtle.ConstantTimeCompare([]byte(n), []byte(f.Nonce)) != 1 {
@@ -364,7 +366,7 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 	idt, err := resolved.Verifier.Verify(ctx, raw)
 	if err != nil {
 		if keysUnreachable(ctx, err) {
-			return nil, providerError("keys", errors.Join(err, ctx.Err()))
+			return nil, providerError(p.Name, "keys", keysError(ctx, resolved, err))
 		}
 		return nil, invalidToken(err)
 	}
@@ -383,7 +385,7 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 	var extra []byte
 	if resolved.UserInfo != nil && p.UserInfo {
 		var err *Error
-		if extra, err = m.userInfo(ctx, resolved, tok, idt, &c.Email, &c.Name); err != nil {
+		if extra, err = m.userInfo(ctx, p.Name, resolved, tok, idt, &c.Email, &c.Name); err != nil {
 			return nil, err
 		}
 	}
@@ -409,10 +411,10 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 // that the ID token does not already hold with the same value (nil when
 // there are none). email and name are filled from userinfo when the ID
 // token lacked them.
-func (m *Middleware) userInfo(ctx context.Context, resolved *providers.Resolved, tok *oauth2.Token, idt *oidc.IDToken, email, name *string) ([]byte, *Error) {
+func (m *Middleware) userInfo(ctx context.Context, providerName string, resolved *providers.Resolved, tok *oauth2.Token, idt *oidc.IDToken, email, name *string) ([]byte, *Error) {
 	fromInfo, err := m.fetchUserInfo(ctx, resolved, tok)
 	if err != nil {
-		return nil, providerError("userinfo", err)
+		return nil, providerError(providerName, "userinfo", err)
 	}
 	var sub string
 	if json.Unmarshal(fromInfo["sub"], &sub) != nil || sub != idt.Subject {
@@ -439,22 +441,13 @@ func (m *Middleware) userInfo(ctx context.Context, resolved *providers.Resolved,
 	}
 	b, err := json.Marshal(extra)
 	if err != nil {
-		return nil, providerError("userinfo", err)
+		return nil, providerError(providerName, "userinfo", err)
 	}
 	return b, nil
 }
 
 func invalidToken(err error) *Error {
 	return newError(http.StatusBadRequest, "invalid_id_token", "The provider's answer could not be verified. Please sign in again.", err)
-}
-
-// providerError answers a provider that failed or did not answer in time:
-// 504 for a timeout, 502 otherwise.
-func providerError(step string, err error) *Error {
-	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
-		return newError(http.StatusGatewayTimeout, "provider_timeout", "The sign-in provider did not answer in time. Please try again.", errors.Join(errors.New(step), err))
-	}
-	return newError(http.StatusBadGateway, "provider_error", "The sign-in provider could not be reached. Please try again.", errors.Join(errors.New(step), err))
 }
 
 // providerRefused answers an "error" sent back by the provider. Only a

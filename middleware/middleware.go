@@ -42,6 +42,9 @@ type Middleware struct {
 	stateCodec *cookiecodec.Codec
 	usedStates *usedStates
 
+	// hostHints remembers the other hosts requests came on; see checkHost.
+	hostHints *hostHints
+
 	// unmounted is set once Require has logged that Handler is missing.
 	unmounted atomic.Bool
 
@@ -77,7 +80,10 @@ type provider struct {
 const retryAfter = 2 * time.Second
 
 // New validates cfg and returns the middleware. It makes no network call:
-// providers are discovered at the first login that needs them.
+// providers are discovered at the first login that needs them (or by
+// [Middleware.CheckProviders]). It logs, once, one record per provider
+// with the URLs to register at it: redirect_uri, post_logout_redirect_uri,
+// backchannel_logout_uri and frontchannel_logout_uri.
 func New(cfg Config) (*Middleware, error) {
 	cfg.Providers = append([]providers.Provider(nil), cfg.Providers...)
 	cfg.setDefaults()
@@ -117,6 +123,7 @@ func New(cfg Config) (*Middleware, error) {
 		stateCodec:   stateCodec,
 		resultCodec:  resultCodec,
 		usedStates:   newUsedStates(cfg.LoginTimeout),
+		hostHints:    newHostHints(app.Scheme, app.Host),
 	}
 	for _, p := range cfg.Providers {
 		rp := &provider{Provider: p}
@@ -136,6 +143,7 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, err
 	}
 	maps.Copy(m.routes, callbacks)
+	m.logRegistration()
 	return m, nil
 }
 
@@ -186,6 +194,7 @@ func (m *Middleware) decodeState(name, value string, dst any) error {
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = withRequestContext(r, m.cfg.Now)
+		m.checkHost(r)
 		if rest, ok := strings.CutPrefix(r.URL.Path, m.cfg.PathPrefix); ok {
 			if route, ok := m.routes[rest]; ok {
 				route(w, r)

@@ -366,7 +366,7 @@ func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
 	if doc.Issuer != p.Issuer {
 		// The issuer found is the provider's text: quoted only when it is
 		// a short printable identifier.
-		return Endpoints{}, fmt.Errorf("providers: %s: discovery names the issuer %s, not the configured %q", p.Name, answer.Identifier(doc.Issuer), p.Issuer)
+		return Endpoints{}, fmt.Errorf("providers: %s: %w: %s, not the configured %q", p.Name, ErrIssuerMismatch, answer.Identifier(doc.Issuer), p.Issuer)
 	}
 	e := Endpoints{
 		AuthURL: doc.AuthURL, TokenURL: doc.TokenURL, UserInfoURL: doc.UserInfoURL, JWKSURL: doc.JWKSURL,
@@ -391,3 +391,9 @@ func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
 	}
 	return e, nil
 }
+
+// ErrIssuerMismatch is wrapped by the error of a discovery document that
+// names another issuer than the configured Issuer: the configuration is
+// wrong (often by a trailing slash or a realm), or the document is not the
+// provider's. Either way no login can succeed until it is fixed.
+var ErrIssuerMismatch = errors.New("the discovery document names another issuer")
