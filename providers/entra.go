@@ -59,6 +59,7 @@ const EntraConsumersTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 // Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc
 // Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference
 // Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow
+// Documentation: https://aaddevsup.azurewebsites.net/2022/03/how-to-logout-of-an-oauth2-application-without-getting-prompted-to-select-a-user/
 func Entra(tenant, clientID, clientSecret string) Provider {
 	method := AuthPost
 	if clientSecret == "" {

@@ -44,7 +44,7 @@ import "strings"
 //
 // Documentation: https://developer.okta.com/docs/reference/api/oidc/#logout
 // Documentation: https://developer.okta.com/docs/concepts/auth-servers/
-// Documentation: https://developer.okta.com/docs/guides/sign-users-out/main/
+// Documentation: https://developer.okta.com/docs/guides/sign-users-out/aspnetcore/define-signout-callback/
 func Okta(domain, authServerID, clientID, clientSecret string) Provider {
 	issuer := "https://" + strings.TrimSuffix(domain, "/")
 	if authServerID != "" {
