@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -90,6 +91,37 @@ type Config struct {
 	// for it) with a short message and the correlation id, never the
 	// internal error. The error has already been logged.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *Error)
+
+	// Pages, when set, replace the pages the middleware renders with the
+	// application's own: each template of the set named after a page
+	// below replaces that page, and the others keep the middleware's.
+	// Other templates of the set (layouts, parts) must have names that
+	// begin with "_"; any other name is refused by [New], so that a
+	// misspelt page does not silently leave the default in place. The
+	// middleware's headers stay: its Content-Security-Policy allows no
+	// script but one carrying the page's nonce, no style sheet but inline
+	// styles, and form actions only where the page's form must go.
+	//
+	// Every page gets Title (a heading for people) and CorrelationID (the
+	// reference that ties the page to the log). Besides:
+	//   - "error": Error, the [*Error] (show Error.Message and
+	//     Error.CorrelationID, never Error.Err). Used when ErrorHandler is
+	//     nil; API calls still get JSON.
+	//   - "confirm-logout": the "Sign out?" page of a logout that did not
+	//     come from the application's own page. Its form must POST to
+	//     Action, with return_to = ReturnTo when not empty and a hidden
+	//     field named FormActionField with the value "self".
+	//   - "choose-provider": Links, each with Name and URL, one per
+	//     provider.
+	//   - "signing-out": a page that takes the browser to the provider's
+	//     logout at URL; its script must carry nonce="{{.Nonce}}" (a link
+	//     to URL is the fallback without script).
+	//   - "signing-out-form": an auto-submitted form: POST to URL with the
+	//     fields of Form (a [url.Values]); its script must carry
+	//     nonce="{{.Nonce}}".
+	//   - "frontchannel": the page of the provider's front-channel logout
+	//     frame: Message.
+	Pages *template.Template
 
 	// OnLogout is called at every end of a session, whoever ends it (the
 	// user, the provider by back-channel or front-channel logout, a
@@ -193,6 +225,11 @@ func (c *Config) setDefaults() {
 	}
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = DefaultErrorHandler
+		if c.Pages != nil {
+			if t := c.Pages.Lookup(pageError.Name()); t != nil {
+				c.ErrorHandler = errorHandler(t)
+			}
+		}
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -226,6 +263,9 @@ func (c *Config) validate() (*url.URL, error) {
 	}
 	if s, ok := c.Store.(interface{ SecureCookies() bool }); ok && app.Scheme == "https" && !s.SecureCookies() {
 		return nil, errors.New("middleware: AppURL is https but the Store's cookies are not Secure: build the store with Secure: true")
+	}
+	if err := validPages(c.Pages); err != nil {
+		return nil, err
 	}
 	if len(c.Providers) == 0 {
 		return nil, errors.New("middleware: at least one provider is required")

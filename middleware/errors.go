@@ -64,15 +64,22 @@ func newError(status int, code, message string, err error) *Error {
 // API call (e.API) or a client that asks for JSON, showing only the
 // message and the correlation id.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, e *Error) {
-	if e.API || wantsJSON(r) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(e.Status)
-		json.NewEncoder(w).Encode(map[string]string{
-			"error": e.Code, "error_description": e.Message, "correlation_id": e.CorrelationID,
-		})
-		return
+	errorHandler(pageError)(w, r, e)
+}
+
+// errorHandler is DefaultErrorHandler with page t.
+func errorHandler(t *template.Template) func(http.ResponseWriter, *http.Request, *Error) {
+	return func(w http.ResponseWriter, r *http.Request, e *Error) {
+		if e.API || wantsJSON(r) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(e.Status)
+			json.NewEncoder(w).Encode(map[string]string{
+				"error": e.Code, "error_description": e.Message, "correlation_id": e.CorrelationID,
+			})
+			return
+		}
+		render(w, e.Status, t, map[string]any{"Title": headline(e.Status), "Error": e, "CorrelationID": e.CorrelationID})
 	}
-	render(w, e.Status, pageError, map[string]any{"Title": http.StatusText(e.Status), "Error": e})
 }
 
 // wantsJSON reports whether the client prefers JSON to a page.
@@ -211,58 +218,3 @@ func authHeaders(w http.ResponseWriter) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 }
-
-// render writes one of the middleware's pages; they can't be framed and
-// run no script except a nonce'd one that submits the logout form or
-// navigates to the provider. Forms go nowhere unless data["FormAction"]
-// lists where a page's own form, and the redirects that follow it, may
-// go: browsers check both against form-action.
-func render(w http.ResponseWriter, status int, t *template.Template, data map[string]any) {
-	h := w.Header()
-	formAction, ok := data["FormAction"].(string)
-	if !ok {
-		formAction = "'none'"
-	}
-	script := ""
-	if nonce, ok := data["Nonce"].(string); ok {
-		script = "script-src 'nonce-" + nonce + "'; "
-	}
-	csp := "default-src 'none'; style-src 'unsafe-inline'; " + script + "frame-ancestors 'none'; base-uri 'none'; form-action " + formAction
-	if frameAncestors, ok := data["FrameAncestors"].(string); ok {
-		csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors " + frameAncestors
-	} else {
-		h.Set("X-Frame-Options", "DENY")
-	}
-	h.Set("Content-Security-Policy", csp)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	t.Execute(w, data)
-}
-
-const pageHead = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{{.Title}}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}button{font:inherit;padding:.4rem 1rem}small{color:#666}</style></head><body>`
-
-var (
-	pageError = template.Must(template.New("error").Parse(pageHead +
-		`<h1>{{.Title}}</h1><p>{{.Error.Message}}</p><p><small>Reference: {{.Error.CorrelationID}}</small></p></body></html>`))
-
-	pageConfirmLogout = template.Must(template.New("confirm").Parse(pageHead +
-		`<h1>Sign out?</h1><p>Do you want to sign out?</p><form method="post" action="{{.Action}}">` +
-		`{{if .ReturnTo}}<input type="hidden" name="return_to" value="{{.ReturnTo}}">{{end}}` +
-		`<input type="hidden" name="{{.FormActionField}}" value="self">` +
-		`<button type="submit" id="confirm-logout">Sign out</button></form></body></html>`))
-
-	pageFormPost = template.Must(template.New("formpost").Parse(pageHead +
-		`<h1>Signing out…</h1><form method="post" action="{{.URL}}" id="logout-form">` +
-		`{{range $k, $vs := .Form}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}` +
-		`<noscript><button type="submit">Continue</button></noscript></form>` +
-		`<script nonce="{{.Nonce}}">document.getElementById("logout-form").submit()</script></body></html>`))
-
-	// pageNavigate takes the browser to the provider's logout from a page
-	// of the application, where a redirect would be blocked.
-	pageNavigate = template.Must(template.New("navigate").Parse(pageHead +
-		`<h1>Signing out…</h1><p><a id="logout-continue" href="{{.URL}}">Continue</a></p>` +
-		`<script nonce="{{.Nonce}}">location.replace({{.URL}})</script></body></html>`))
-
-	pageChooseProvider = template.Must(template.New("choose").Parse(pageHead +
-		`<h1>Sign in</h1><ul>{{range .Links}}<li><a href="{{.URL}}">{{.Name}}</a></li>{{end}}</ul></body></html>`))
-)

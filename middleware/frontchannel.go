@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"html/template"
 	"net/http"
 	"strings"
 
@@ -60,8 +59,8 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		ancestors = m.frameAncestors(p)
 	}
 	page := func(status int, message string) {
-		render(w, status, pageFrontchannel, map[string]any{
-			"Title": "Signed out", "Message": message, "FrameAncestors": ancestors,
+		render(w, status, m.page(pageFrontchannel), map[string]any{
+			"Title": "Signed out", "Message": message, "FrameAncestors": ancestors, "CorrelationID": cid,
 		})
 	}
 	reject := func(status int, code, message, reason string) {
@@ -136,6 +135,3 @@ func (m *Middleware) frameAncestors(p *provider) string {
 	}
 	return strings.Join(origins, " ")
 }
-
-var pageFrontchannel = template.Must(template.New("frontchannel").Parse(pageHead +
-	`<p>{{.Message}}</p></body></html>`))

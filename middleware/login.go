@@ -83,7 +83,7 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 			m.fail(w, r, "login", newError(http.StatusBadRequest, "unknown_provider", "This sign-in provider is not available.", nil))
 			return
 		}
-		m.chooseProvider(w, returnTo)
+		m.chooseProvider(w, r, returnTo)
 		return
 	}
 	resolved, err := m.resolve(r.Context(), p)
@@ -152,7 +152,7 @@ func (m *Middleware) loginProvider(name string) (*provider, bool) {
 	return only, only != nil
 }
 
-func (m *Middleware) chooseProvider(w http.ResponseWriter, returnTo string) {
+func (m *Middleware) chooseProvider(w http.ResponseWriter, r *http.Request, returnTo string) {
 	type link struct{ Name, URL string }
 	var links []link
 	for _, p := range m.order {
@@ -161,7 +161,7 @@ func (m *Middleware) chooseProvider(w http.ResponseWriter, returnTo string) {
 			links = append(links, link{p.Name, m.cfg.PathPrefix + "/login?" + q.Encode()})
 		}
 	}
-	render(w, http.StatusOK, pageChooseProvider, map[string]any{"Title": "Sign in", "Links": links})
+	render(w, http.StatusOK, m.page(pageChooseProvider), map[string]any{"Title": "Sign in", "Links": links, "CorrelationID": correlationID(r)})
 }
 
 // dropOldFlows keeps at most MaxLoginFlows-1 flow cookies before a new one

@@ -128,8 +128,8 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodHead || !sameOriginNavigation(r) {
 			m.log.Info("logout confirmation shown", "event", "logout", "code", "cross_site_get", "correlation_id", cid)
 			ret, _ := safeReturn(r.URL.Query().Get("return_to"))
-			render(w, http.StatusOK, pageConfirmLogout, map[string]any{
-				"Title": "Sign out", "Action": m.cfg.PathPrefix + "/logout", "ReturnTo": ret,
+			render(w, http.StatusOK, m.page(pageConfirmLogout), map[string]any{
+				"Title": "Sign out", "CorrelationID": cid, "Action": m.cfg.PathPrefix + "/logout", "ReturnTo": ret,
 				"FormActionField": FormActionField, "FormAction": "'self'",
 			})
 			return
@@ -212,8 +212,8 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case act.Method == http.MethodGet && fromPage:
-		render(w, http.StatusOK, pageNavigate, map[string]any{
-			"Title": "Signing out", "URL": act.URL, "Nonce": rand.Text(),
+		render(w, http.StatusOK, m.page(pageNavigate), map[string]any{
+			"Title": "Signing out", "CorrelationID": correlationID(r), "URL": act.URL, "Nonce": rand.Text(),
 		})
 	case act.Method == http.MethodGet:
 		seeOther(w, r, act.URL)
@@ -221,8 +221,8 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		// The provider answers the form with a redirect back to the
 		// landing route, which the browser checks against form-action
 		// too.
-		render(w, http.StatusOK, pageFormPost, map[string]any{
-			"Title": "Signing out", "URL": act.URL, "Form": act.Form, "Nonce": rand.Text(),
+		render(w, http.StatusOK, m.page(pageFormPost), map[string]any{
+			"Title": "Signing out", "CorrelationID": correlationID(r), "URL": act.URL, "Form": act.Form, "Nonce": rand.Text(),
 			"FormAction": originOf(act.URL) + " " + m.appOrigin,
 		})
 	default:
