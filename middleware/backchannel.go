@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -89,11 +90,11 @@ func (m *Middleware) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", http.MethodPost)
 			desc = "Use POST."
 		}
-		level := m.log.Warn
+		level := slog.LevelWarn
 		if status >= 500 {
-			level = m.log.Error
+			level = slog.LevelError
 		}
-		level("back-channel logout rejected", "event", "backchannel_logout", "code", code, "status", status,
+		m.log.Log(r.Context(), level, "back-channel logout rejected", "event", "backchannel_logout", "code", code, "status", status,
 			"correlation_id", cid, "reason", describe(err))
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -149,7 +150,7 @@ func (m *Middleware) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	if c.SID != "" {
 		by = "sid"
 	}
-	m.log.Info("back-channel logout", "event", "backchannel_logout", "provider", p.Name, "by", by, "correlation_id", cid)
+	m.log.InfoContext(r.Context(), "back-channel logout", "event", "backchannel_logout", "provider", p.Name, "by", by, "correlation_id", cid)
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -75,8 +75,13 @@ type Config struct {
 	// fetches included: they run within the request that needs them.
 	HTTPClient *http.Client
 	// Logger receives structured events (login, logout, rejected input),
-	// never tokens, codes, cookies or personal claims. Default
-	// slog.Default().
+	// never tokens, codes, cookies or personal claims. Each record of a
+	// request is logged with the request's context (InfoContext and the
+	// like), so a handler that adds trace and span ids from the context
+	// finds them, and carries a correlation_id: the request's X-Request-Id
+	// when that is 1 to 64 letters, digits, '-', '_' or '.'; else the
+	// trace id of a valid W3C traceparent header; else a new random id.
+	// Every reason is one line. Default slog.Default().
 	Logger *slog.Logger
 
 	// IsAPIRequest tells [Middleware.Require] which requests without a

@@ -200,7 +200,7 @@ func (m *Middleware) readAndDelete(w http.ResponseWriter, r *http.Request) (d *s
 // reportLogout emits rep: to the log, and to OnLogoutReport.
 func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {
 	if m.log.Enabled(ctx, slog.LevelInfo) {
-		m.log.Info("logout", "event", "logout", "correlation_id", rep.CorrelationID, "report", *rep)
+		m.log.InfoContext(ctx, "logout", "event", "logout", "correlation_id", rep.CorrelationID, "report", *rep)
 	}
 	if m.cfg.OnLogoutReport != nil {
 		m.cfg.OnLogoutReport(ctx, *rep)

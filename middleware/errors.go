@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -151,16 +152,16 @@ func withCorrelation(r *http.Request) (*http.Request, string) {
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, event string, e *Error) {
 	e.CorrelationID = correlationID(r)
 	e.API = m.cfg.IsAPIRequest(r)
-	level := m.log.Warn
+	level := slog.LevelWarn
 	if e.Status >= 500 {
-		level = m.log.Error
+		level = slog.LevelError
 	}
 	attrs := []any{"event", event, "code", e.Code, "status", e.Status,
 		"correlation_id", e.CorrelationID, "reason", describe(e.Err)}
 	if e.fix != "" {
 		attrs = append(attrs, "fix", e.fix)
 	}
-	level(event+" rejected", attrs...)
+	m.log.Log(r.Context(), level, event+" rejected", attrs...)
 	authHeaders(w)
 	m.cfg.ErrorHandler(w, r, e)
 }

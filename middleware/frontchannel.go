@@ -64,7 +64,7 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		})
 	}
 	reject := func(status int, code, message, reason string) {
-		m.log.Warn("front-channel logout rejected", "event", "frontchannel_logout", "code", code,
+		m.log.WarnContext(r.Context(), "front-channel logout rejected", "event", "frontchannel_logout", "code", code,
 			"status", status, "correlation_id", cid, "reason", reason)
 		page(status, message)
 	}
@@ -97,12 +97,12 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		m.store.Delete(w, r, own)
 	}
 	if err != nil {
-		m.log.Error("front-channel logout failed", "event", "frontchannel_logout", "code", "store_unavailable",
+		m.log.ErrorContext(r.Context(), "front-channel logout failed", "event", "frontchannel_logout", "code", "store_unavailable",
 			"provider", p.Name, "correlation_id", cid, "reason", describe(err))
 		page(http.StatusServiceUnavailable, "Sign-out could not reach the session store.")
 		return
 	}
-	m.log.Info("front-channel logout", "event", "frontchannel_logout", "provider", p.Name,
+	m.log.InfoContext(r.Context(), "front-channel logout", "event", "frontchannel_logout", "provider", p.Name,
 		"own_session", ownMatched, "correlation_id", cid)
 	page(http.StatusOK, "You are signed out of this site.")
 }

@@ -189,7 +189,7 @@ func (m *Middleware) remember(ctx context.Context, key string, nd *session.Data,
 		err = shared.Remember(ctx, key, []byte(value), RefreshGrace)
 	}
 	if err != nil {
-		m.log.Warn("refresh result not shared with the other replicas", "event", "refresh",
+		m.log.WarnContext(ctx, "refresh result not shared with the other replicas", "event", "refresh",
 			"provider", nd.Provider, "reason", describe(err))
 	}
 }
@@ -223,7 +223,7 @@ func (m *Middleware) recallOne(ctx context.Context, key string, d *session.Data,
 	value, err := shared.Recall(ctx, key)
 	if err != nil || value == nil {
 		if err != nil {
-			m.log.Warn("refresh results of the other replicas unavailable", "event", "refresh",
+			m.log.WarnContext(ctx, "refresh results of the other replicas unavailable", "event", "refresh",
 				"provider", d.Provider, "reason", describe(err))
 		}
 		return nil
@@ -234,7 +234,7 @@ func (m *Middleware) recallOne(ctx context.Context, key string, d *session.Data,
 		err = errors.New("the result is of another session")
 	}
 	if err != nil {
-		m.log.Warn("a shared refresh result was refused", "event", "refresh", "provider", d.Provider, "reason", describe(err))
+		m.log.WarnContext(ctx, "a shared refresh result was refused", "event", "refresh", "provider", d.Provider, "reason", describe(err))
 		return nil
 	}
 	m.remembered.put(key, nd, now)

@@ -111,7 +111,7 @@ func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 			"This sign-out response could not be verified. You are signed out of this site.", errors.New(mismatch)))
 		return
 	}
-	m.log.Info("logout landed", "event", "logout", "correlation_id", correlationID(r),
+	m.log.InfoContext(r.Context(), "logout landed", "event", "logout", "correlation_id", correlationID(r),
 		"logout_correlation_id", st.CorrelationID, "provider_state_checked", hasEcho, "notice", st.Notice)
 	target := m.cfg.PostLogoutPath
 	if ret, ok := safeReturn(st.ReturnTo); ok {

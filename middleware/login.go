@@ -72,7 +72,7 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	returnTo, ok := safeReturn(q.Get("return_to"))
 	if !ok && q.Has("return_to") {
-		m.log.Warn("return target rejected", "event", "login", "code", "invalid_return_to", "correlation_id", correlationID(r))
+		m.log.WarnContext(r.Context(), "return target rejected", "event", "login", "code", "invalid_return_to", "correlation_id", correlationID(r))
 	}
 	if !ok {
 		returnTo = "/"
@@ -108,7 +108,7 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(m.silentCookieName()); err == nil && f.Silent {
 		// Silent logins are held in this browser (see TrySilentLogin):
 		// back anonymous, as if the provider had needed the user.
-		m.log.Info("silent login held in this browser; back anonymous", "event", "login", "correlation_id", correlationID(r))
+		m.log.InfoContext(r.Context(), "silent login held in this browser; back anonymous", "event", "login", "correlation_id", correlationID(r))
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		return
 	}
@@ -129,7 +129,7 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	opts = append(opts, params...)
-	m.log.Info("login started", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
+	m.log.InfoContext(r.Context(), "login started", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
 	http.Redirect(w, r, resolved.OAuth2.AuthCodeURL(f.State, opts...), http.StatusFound)
 }
 
@@ -255,7 +255,7 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if code := q.Get("error"); code != "" && f.Silent && slices.Contains(silentErrors, code) {
-		m.log.Info("silent login: the provider needs the user; back anonymous", "event", "login",
+		m.log.InfoContext(r.Context(), "silent login: the provider needs the user; back anonymous", "event", "login",
 			"code", code, "provider", p.Name, "correlation_id", correlationID(r))
 		target, ok := safeReturn(f.ReturnTo)
 		if !ok {
@@ -301,7 +301,7 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(m.silentCookieName()); err == nil {
 		m.holdSilentLogins(w, -1) // signed in: silent logins may be tried again later
 	}
-	m.log.Info("login succeeded", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
+	m.log.InfoContext(r.Context(), "login succeeded", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
 	target, ok := safeReturn(f.ReturnTo)
 	if !ok {
 		target = "/"

@@ -126,7 +126,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		// prerender, and not a browser that does not say where it comes
 		// from.
 		if r.Method == http.MethodHead || !sameOriginNavigation(r) {
-			m.log.Info("logout confirmation shown", "event", "logout", "code", "cross_site_get", "correlation_id", cid)
+			m.log.InfoContext(r.Context(), "logout confirmation shown", "event", "logout", "code", "cross_site_get", "correlation_id", cid)
 			ret, _ := safeReturn(r.URL.Query().Get("return_to"))
 			render(w, http.StatusOK, m.page(pageConfirmLogout), map[string]any{
 				"Title": "Sign out", "CorrelationID": cid, "Action": m.cfg.PathPrefix + "/logout", "ReturnTo": ret,
@@ -274,7 +274,7 @@ func (m *Middleware) refreshForHint(ctx context.Context, p *provider, resolved *
 	switch {
 	case err != nil:
 		rep.add("provider.refresh_id_token", err, "the stored, expired ID token is sent;")
-		m.log.Warn("no fresh ID token for the logout hint; the stored one is sent", "event", "logout",
+		m.log.WarnContext(ctx, "no fresh ID token for the logout hint; the stored one is sent", "event", "logout",
 			"provider", p.Name, "correlation_id", rep.CorrelationID, "reason", describe(err))
 		return
 	case nd.IDToken == d.IDToken:
@@ -325,17 +325,17 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 	switch {
 	case err != nil:
 		rep.add("provider.end_session", err, "")
-		m.log.Warn("provider logout failed; local logout done", "event", "logout", "provider", p.Name,
+		m.log.WarnContext(ctx, "provider logout failed; local logout done", "event", "logout", "provider", p.Name,
 			"correlation_id", rep.CorrelationID, "reason", describe(err))
 		act = providers.Local(providers.NoticeProviderUnreachable)
 	case act.Method == "" && act.Notice == providers.NoticeNoEndSession && !discovered:
 		rep.add("provider.end_session", errors.New("logout endpoint unknown: discovery failed"), "")
-		m.log.Warn("provider unreachable; local logout done", "event", "logout", "provider", p.Name,
+		m.log.WarnContext(ctx, "provider unreachable; local logout done", "event", "logout", "provider", p.Name,
 			"correlation_id", rep.CorrelationID, "reason", "discovery failed")
 		act = providers.Local(providers.NoticeProviderUnreachable)
 	case act.Method == "" && act.Notice == providers.NoticeNoEndSession:
 		rep.add("provider.end_session", nil, "the provider has no logout endpoint: local logout only")
-		m.log.Warn("provider has no end_session_endpoint; local logout only", "event", "logout",
+		m.log.WarnContext(ctx, "provider has no end_session_endpoint; local logout only", "event", "logout",
 			"provider", p.Name, "correlation_id", rep.CorrelationID)
 	case act.Method == "":
 		rep.add("provider.end_session", nil, "ended server to server")

@@ -253,7 +253,7 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 			"Sessions are unavailable for a moment. Please try again shortly.", err))
 		return nil, false
 	case err != nil:
-		m.log.Warn("session cookie rejected", "event", "session", "code", "invalid_cookie",
+		m.log.WarnContext(r.Context(), "session cookie rejected", "event", "session", "code", "invalid_cookie",
 			"correlation_id", correlationID(r), "reason", describe(err))
 		m.store.Delete(w, r, nil)
 		return r, true
@@ -264,7 +264,7 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 			return r, true
 		}
 	} else if m.cfg.ExpiredTokenEndsSession && d.RefreshToken == "" && tokenExpired(d, now) {
-		m.log.Info("session ended: its access token expired and cannot be refreshed", "event", "session",
+		m.log.InfoContext(r.Context(), "session ended: its access token expired and cannot be refreshed", "event", "session",
 			"provider", d.Provider, "correlation_id", correlationID(r))
 		m.sessionEnded(r, ReasonExpired, d, m.store.Delete(w, r, d))
 		return r, true
@@ -272,7 +272,7 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 	if m.cfg.Lifetime.NeedsTouch(d, now) {
 		m.cfg.Lifetime.Stamp(d, now)
 		if err := m.store.Save(w, r, d); err != nil {
-			m.log.Warn("session not extended", "event", "session", "correlation_id", correlationID(r), "reason", describe(err))
+			m.log.WarnContext(r.Context(), "session not extended", "event", "session", "correlation_id", correlationID(r), "reason", describe(err))
 		}
 	}
 	return withSession(r, d), true

@@ -118,7 +118,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, d *s
 	cp := *res.data
 	if !leader && res.saved {
 		if err := m.store.Save(w, r, &cp); err != nil {
-			m.log.Warn("refreshed session not saved", "event", "refresh", "provider", p.Name,
+			m.log.WarnContext(r.Context(), "refreshed session not saved", "event", "refresh", "provider", p.Name,
 				"correlation_id", correlationID(r), "reason", describe(err))
 		}
 	}
@@ -135,7 +135,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, d *s
 func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *provider, d *session.Data, now time.Time) refreshResult {
 	cid := correlationID(r)
 	fail := func(what string, err error) refreshResult {
-		m.log.Warn("token refresh failed; the session goes on with its current tokens", "event", "refresh",
+		m.log.WarnContext(r.Context(), "token refresh failed; the session goes on with its current tokens", "event", "refresh",
 			"provider", p.Name, "step", what, "correlation_id", cid, "reason", describe(err))
 		return refreshResult{}
 	}
@@ -162,7 +162,7 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 		case err != nil:
 			return fail("reread", err)
 		case fresh == nil || fresh.ID != d.ID:
-			m.log.Info("session ended while waiting to refresh", "event", "refresh", "provider", p.Name, "correlation_id", cid)
+			m.log.InfoContext(r.Context(), "session ended while waiting to refresh", "event", "refresh", "provider", p.Name, "correlation_id", cid)
 			m.store.Delete(w, r, d)
 			return refreshResult{ended: true}
 		case !refreshDue(fresh, now, m.cfg.RefreshMargin):
@@ -178,7 +178,7 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 	nd, err := m.redeem(ctx, p, resolved, d)
 	switch {
 	case errors.Is(err, errGrantEnded):
-		m.log.Info("session ended: the provider refused to refresh its tokens", "event", "refresh",
+		m.log.InfoContext(r.Context(), "session ended: the provider refused to refresh its tokens", "event", "refresh",
 			"provider", p.Name, "correlation_id", cid, "reason", describe(err))
 		m.sessionEnded(r, ReasonRefreshRefused, d, m.store.Delete(w, r, d))
 		return refreshResult{ended: true}
@@ -191,11 +191,11 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 	// finds it.
 	m.remember(ctx, spentKey(d), nd, now)
 	if err := m.store.Save(w, r, nd); err != nil {
-		m.log.Warn("refreshed session not saved", "event", "refresh", "provider", p.Name,
+		m.log.WarnContext(r.Context(), "refreshed session not saved", "event", "refresh", "provider", p.Name,
 			"correlation_id", cid, "reason", describe(err))
 		return refreshResult{data: nd}
 	}
-	m.log.Debug("tokens refreshed", "event", "refresh", "provider", p.Name, "correlation_id", cid)
+	m.log.DebugContext(r.Context(), "tokens refreshed", "event", "refresh", "provider", p.Name, "correlation_id", cid)
 	return refreshResult{data: nd, saved: true}
 }
 
@@ -205,11 +205,11 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 func (m *Middleware) takeRefreshed(w http.ResponseWriter, r *http.Request, p *provider, nd *session.Data) refreshResult {
 	cp := *nd
 	if err := m.store.Save(w, r, &cp); err != nil {
-		m.log.Warn("refreshed session not saved", "event", "refresh", "provider", p.Name,
+		m.log.WarnContext(r.Context(), "refreshed session not saved", "event", "refresh", "provider", p.Name,
 			"correlation_id", correlationID(r), "reason", describe(err))
 		return refreshResult{data: &cp}
 	}
-	m.log.Debug("session from before a refresh given the refreshed one", "event", "refresh", "provider", p.Name,
+	m.log.DebugContext(r.Context(), "session from before a refresh given the refreshed one", "event", "refresh", "provider", p.Name,
 		"correlation_id", correlationID(r))
 	return refreshResult{data: &cp, saved: true}
 }
@@ -261,7 +261,7 @@ func (m *Middleware) redeem(ctx context.Context, p *provider, resolved *provider
 		if keysUnreachable(ctx, err) {
 			// The new tokens came from the token endpoint itself; only
 			// the ID token cannot be checked now: it is not kept.
-			m.log.Warn("refreshed ID token not checked: the provider's keys are unreachable; the session keeps its ID token",
+			m.log.WarnContext(ctx, "refreshed ID token not checked: the provider's keys are unreachable; the session keeps its ID token",
 				"event", "refresh", "provider", p.Name, "reason", describe(err))
 			return &nd, nil
 		}

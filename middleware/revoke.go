@@ -59,7 +59,7 @@ func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *pr
 	err := errors.Join(errs...)
 	rep.add("provider.revoke", err, detail)
 	if err != nil {
-		m.log.Warn("token revocation failed; logout goes on", "event", "logout", "provider", p.Name,
+		m.log.WarnContext(ctx, "token revocation failed; logout goes on", "event", "logout", "provider", p.Name,
 			"correlation_id", rep.CorrelationID, "reason", describe(err))
 	}
 }

@@ -84,11 +84,11 @@ func (m *Middleware) checkHost(r *http.Request) {
 	h.mu.Unlock()
 	switch {
 	case hint:
-		m.log.Warn("request on another host than AppURL's", "event", "config", "host", host, "app_host", h.appHost,
+		m.log.WarnContext(r.Context(), "request on another host than AppURL's", "event", "config", "host", host, "app_host", h.appHost,
 			"correlation_id", correlationID(r),
 			"hint", "cookies set on one host are not sent to the other: a sign-in started here cannot complete at the callback on AppURL's host. Send users to AppURL's host, or set AppURL to the host they use; behind a proxy, pass the original Host on")
 	case last:
-		m.log.Warn("requests on other hosts than AppURL's are no longer hinted", "event", "config",
+		m.log.WarnContext(r.Context(), "requests on other hosts than AppURL's are no longer hinted", "event", "config",
 			"hinted", maxHintedHosts, "app_host", h.appHost, "correlation_id", correlationID(r))
 	}
 }

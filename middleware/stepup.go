@@ -50,8 +50,8 @@ func (m *Middleware) RequireAuthentication(a Authentication) func(http.Handler) 
 				next.ServeHTTP(w, r)
 				return
 			}
-			m.log.Info("step-up: the route needs a stronger or more recent sign-in", "event", "login",
-				"code", "insufficient_user_authentication", "path", r.URL.Path, "reason", err.Error(),
+			m.log.InfoContext(r.Context(), "step-up: the route needs a stronger or more recent sign-in", "event", "login",
+				"code", "insufficient_user_authentication", "path", oneLine(r.URL.Path), "reason", describe(err),
 				"correlation_id", correlationID(r))
 			w.Header().Set("Cache-Control", "no-store")
 			if r.Method != http.MethodGet || m.cfg.IsAPIRequest(r) {
