@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 
 	"github.com/endsession/endsession/middleware"
 	"github.com/endsession/endsession/providers"
@@ -14,24 +13,31 @@ import (
 )
 
 // A whole application: one provider through discovery, the middleware
-// around the application's handler, and a protected page.
+// around the application's handler, and a protected page. New checks the
+// whole configuration once, at start-up: a mistake stops the application
+// there rather than at a user's first login.
 func ExampleNew() {
 	// The keys are random bytes kept as hex or base64 text, such as the
 	// output of `openssl rand -hex 32` (see session.GenerateKeyPair).
-	keys, err := session.ParseKeyPair(os.Getenv("SESSION_HASH_KEY"), os.Getenv("SESSION_BLOCK_KEY"))
+	keys, err := session.ParseKeyPair(
+		"8f1c0a5e6b2d4f7a9c3e1b0d2f4a6c8e0b1d3f5a7c9e2b4d6f8a0c1e3b5d7f9a", // os.Getenv("SESSION_HASH_KEY")
+		"3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGho=", // os.Getenv("SESSION_BLOCK_KEY")
+	)
 	if err != nil {
 		log.Fatal(err)
 	}
-	mw, err := middleware.New(middleware.Config{
+	cfg := middleware.Config{
 		AppURL: "https://app.example.com",
 		Providers: []providers.Provider{{
 			Name:         "corporate",
-			Issuer:       "https://login.example.com",
-			ClientID:     os.Getenv("OIDC_CLIENT_ID"),
-			ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
+			Issuer:       "https://login.example.com", // discovery, at the first login
+			ClientID:     "app",                       // os.Getenv("OIDC_CLIENT_ID")
+			ClientSecret: "secret",                    // os.Getenv("OIDC_CLIENT_SECRET")
 		}},
-		Keys: []session.KeyPair{keys},
-	})
+		Keys:   []session.KeyPair{keys},
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	mw, err := middleware.New(cfg)
 	if err != nil {
 		log.Fatal(err) // a bad configuration stops the application at start-up
 	}
@@ -41,10 +47,16 @@ func ExampleNew() {
 		user, _ := middleware.SessionFromContext(r.Context())
 		fmt.Fprintf(w, "Hello %s. <form method=post action=/auth/logout><button>Sign out</button></form>", user.Email)
 	})))
-
 	// /auth/login, /auth/callback, /auth/logout and /auth/logged-out are
 	// served by the middleware itself.
-	log.Fatal(http.ListenAndServe(":8080", mw.Handler(mux)))
+	srv := &http.Server{Addr: ":8080", Handler: mw.Handler(mux)}
+	_ = srv // log.Fatal(srv.ListenAndServe())
+
+	cfg.PathPrefix = "/"
+	_, err = middleware.New(cfg)
+	fmt.Println(err)
+	// Output:
+	// middleware: PathPrefix "/" must be a clean path below the root, such as /auth
 }
 
 // Applications with their own router mount the routes themselves.

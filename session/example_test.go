@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"log"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"time"
+
+	"github.com/gorilla/sessions"
 
 	"github.com/endsession/endsession/session"
 )
@@ -58,4 +62,41 @@ func ExampleParseKeyPair() {
 	// Output:
 	// 32 32 <nil>
 	// true
+}
+
+// A GorillaStore keeps sessions in any gorilla/sessions store, here files
+// on disk. Gorilla stores cap a session at 4096 bytes unless told
+// otherwise: a large ID token needs more.
+func ExampleNewGorillaStore() {
+	dir, err := os.MkdirTemp("", "sessions")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	hashKey := make([]byte, 32)
+	rand.Read(hashKey)
+
+	files := sessions.NewFilesystemStore(dir, hashKey)
+	files.MaxLength(64 << 10) // room for large ID tokens
+	store, err := session.NewGorillaStore(session.GorillaOptions{Store: files, Secure: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// What the middleware does at login and on the next request.
+	d := &session.Data{Issuer: "https://op.example", Subject: "alice", IDToken: strings.Repeat("x", 6000), Expires: time.Now().Add(time.Hour)}
+	rec := httptest.NewRecorder()
+	if err := store.Save(rec, httptest.NewRequest("GET", "https://app.example/", nil), d); err != nil {
+		log.Fatal(err)
+	}
+	next := httptest.NewRequest("GET", "https://app.example/", nil)
+	for _, c := range rec.Result().Cookies() {
+		next.AddCookie(c)
+	}
+	loaded, err := store.Load(next)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(loaded.Subject, len(loaded.IDToken))
+	// Output: alice 6000
 }
