@@ -21,7 +21,7 @@ func ExampleNew() {
 	// output of `openssl rand -hex 32` (see session.GenerateKeyPair).
 	keys, err := session.ParseKeyPair(
 		"8f1c0a5e6b2d4f7a9c3e1b0d2f4a6c8e0b1d3f5a7c9e2b4d6f8a0c1e3b5d7f9a", // os.Getenv("SESSION_HASH_KEY")
-		"3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGho=", // os.Getenv("SESSION_BLOCK_KEY")
+		"3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGho=",                     // os.Getenv("SESSION_BLOCK_KEY")
 	)
 	if err != nil {
 		log.Fatal(err)
