@@ -64,6 +64,22 @@ type LogoutEvent struct {
 	// SID is the provider's session id: the session's, or the one the
 	// provider's logout named (may be empty).
 	SID string
+
+	// Request and Response, when the session ends in answer to the
+	// user's own browser (the user's sign-out, [Middleware.Expire], a
+	// refused refresh, a new sign-in replacing the session), are that
+	// request and its response, so that the application expires its own
+	// cookies in the answer that ends the session:
+	//
+	//	if e.Response != nil {
+	//		http.SetCookie(e.Response, &http.Cookie{Name: "cart", Path: "/", MaxAge: -1})
+	//	}
+	//
+	// Set headers only: the middleware writes the status and the body.
+	// Both are nil for a provider's back-channel or front-channel logout,
+	// whose answer no page of the user's reads.
+	Request  *http.Request
+	Response http.ResponseWriter
 }
 
 // eventFor is the event of the end of d.
@@ -141,7 +157,7 @@ func (m *Middleware) endMatching(ctx context.Context, cid string, reason LogoutR
 // sessionEnded runs OnLogout and emits the audit record of a session the
 // middleware ended itself, already deleted with deleteErr as the
 // store's answer.
-func (m *Middleware) sessionEnded(r *http.Request, reason LogoutReason, d *session.Data, deleteErr error) {
+func (m *Middleware) sessionEnded(w http.ResponseWriter, r *http.Request, reason LogoutReason, d *session.Data, deleteErr error) {
 	rep := LogoutReport{CorrelationID: correlationID(r), Reason: reason, Provider: d.Provider, HadSession: true}
 	defer m.reportLogout(r.Context(), &rep)
 	if deleteErr != nil {
@@ -149,7 +165,9 @@ func (m *Middleware) sessionEnded(r *http.Request, reason LogoutReason, d *sessi
 		return
 	}
 	rep.add("session.delete", nil, "the store deleted the session")
-	m.erase(r.Context(), eventFor(reason, d), &rep)
+	e := eventFor(reason, d)
+	e.Request, e.Response = r, w
+	m.erase(r.Context(), e, &rep)
 }
 
 // Expire ends the request's session at the application's request, as its
@@ -166,7 +184,7 @@ func (m *Middleware) Expire(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	err := m.store.Delete(w, r, d)
-	m.sessionEnded(r, ReasonExpired, d, err)
+	m.sessionEnded(w, r, ReasonExpired, d, err)
 	if rc, ok := r.Context().(*requestContext); ok && err == nil {
 		rc.session.Store(nil)
 	}

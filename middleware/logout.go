@@ -176,7 +176,9 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	rep.add("session.delete", nil, "the store deleted the session; cookies expired: "+expiredCookies(w, set))
 	if d != nil {
-		m.erase(r.Context(), eventFor(ReasonUser, d), &rep)
+		e := eventFor(ReasonUser, d)
+		e.Request, e.Response = r, w
+		m.erase(r.Context(), e, &rep)
 	}
 
 	// (3) Ask the provider to end its session.

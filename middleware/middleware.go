@@ -266,7 +266,7 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 	} else if m.cfg.ExpiredTokenEndsSession && d.RefreshToken == "" && tokenExpired(d, now) {
 		m.log.InfoContext(r.Context(), "session ended: its access token expired and cannot be refreshed", "event", "session",
 			"provider", d.Provider, "correlation_id", correlationID(r))
-		m.sessionEnded(r, ReasonExpired, d, m.store.Delete(w, r, d))
+		m.sessionEnded(w, r, ReasonExpired, d, m.store.Delete(w, r, d))
 		return r, true
 	}
 	if m.cfg.Lifetime.NeedsTouch(d, now) {
@@ -330,7 +330,7 @@ func (m *Middleware) StartSession(w http.ResponseWriter, r *http.Request, d sess
 func (m *Middleware) newSession(w http.ResponseWriter, r *http.Request, d *session.Data) error {
 	if old, err := m.store.Load(r); err == nil && old != nil {
 		err := m.store.Delete(w, r, old)
-		m.sessionEnded(r, ReasonReplaced, old, err)
+		m.sessionEnded(w, r, ReasonReplaced, old, err)
 		if err != nil {
 			return fmt.Errorf("middleware: deleting the previous session: %w", err)
 		}

@@ -180,7 +180,7 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 	case errors.Is(err, errGrantEnded):
 		m.log.InfoContext(r.Context(), "session ended: the provider refused to refresh its tokens", "event", "refresh",
 			"provider", p.Name, "correlation_id", cid, "reason", describe(err))
-		m.sessionEnded(r, ReasonRefreshRefused, d, m.store.Delete(w, r, d))
+		m.sessionEnded(w, r, ReasonRefreshRefused, d, m.store.Delete(w, r, d))
 		return refreshResult{ended: true}
 	case err != nil:
 		p.pauseRefresh(now)
