@@ -21,7 +21,9 @@ func TestRequestContext(t *testing.T) {
 	var seen *http.Request
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r }))
 
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/page", nil))
+	// On the application's own host: a request on another host is logged
+	// (a hint), and draws an id.
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "https://app.example/page", nil))
 	rc, ok := seen.Context().(*requestContext)
 	if !ok {
 		t.Fatalf("the handler's context is a %T", seen.Context())
