@@ -108,6 +108,19 @@ func startApp(t *testing.T, o *op.OP, opts ...func(*middleware.Config)) *app {
 // startAppAt is startApp on addr: AppAddr, or App2Addr for a replica.
 func startAppAt(t *testing.T, o *op.OP, addr string, opts ...func(*middleware.Config)) *app {
 	t.Helper()
+	return startAppMounted(t, o, addr, mountOnServeMux, opts...)
+}
+
+// mountOnServeMux wraps the application's handler in the middleware, as
+// an application on net/http's ServeMux does.
+func mountOnServeMux(mw *middleware.Middleware, appRoutes http.Handler) http.Handler {
+	return mw.Handler(appRoutes)
+}
+
+// startAppMounted is startAppAt with the middleware and the application's
+// routes put together by mount, as an application's router does.
+func startAppMounted(t *testing.T, o *op.OP, addr string, mount func(mw *middleware.Middleware, appRoutes http.Handler) http.Handler, opts ...func(*middleware.Config)) *app {
+	t.Helper()
 	a := &app{t: t, URL: "http://" + addr}
 	cfg := middleware.Config{
 		AppURL: a.URL,
@@ -156,7 +169,7 @@ func startAppAt(t *testing.T, o *op.OP, addr string, opts ...func(*middleware.Co
 	// only the test's own requests use (and may refresh) the session.
 	root := http.NewServeMux()
 	root.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	root.Handle("/", mw.Handler(a.routes()))
+	root.Handle("/", mount(mw, a.routes()))
 	peers.ServeApp(t, addr, a.record(root))
 	t.Cleanup(func() {
 		if t.Failed() {
