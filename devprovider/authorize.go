@@ -134,7 +134,12 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, issuer 
 		return
 	}
 	r.ParseForm()
-	req, aerr := s.parseAuthRequest(r.Form)
+	form, aerr := s.authorizationForm(r.Form)
+	if aerr != nil {
+		s.renderError(w, http.StatusBadRequest, aerr.description)
+		return
+	}
+	req, aerr := s.parseAuthRequest(form)
 	if aerr != nil {
 		if !aerr.redirect {
 			s.renderError(w, http.StatusBadRequest, aerr.description)
@@ -158,7 +163,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, issuer 
 		s.finishAuthorize(w, r, issuer, req, sess, http.StatusFound)
 		return
 	}
-	s.renderLogin(w, http.StatusOK, r.Form, req, "")
+	s.renderLogin(w, http.StatusOK, form, req, "")
 }
 
 // handleLogin checks the login form, signs the user in and completes the
@@ -308,4 +313,6 @@ func (s *Server) sweep(now time.Time) {
 	maps.DeleteFunc(s.accessTokens, func(_ string, t *accessToken) bool { return !now.Before(t.expires) })
 	maps.DeleteFunc(s.refreshTokens, func(_ string, t *refreshToken) bool { return !now.Before(t.expires) })
 	maps.DeleteFunc(s.grants, func(_ string, g *grant) bool { return !now.Before(g.expires) })
+	maps.DeleteFunc(s.pushed, func(_ string, p *pushedRequest) bool { return !now.Before(p.expires) })
+	maps.DeleteFunc(s.assertions, func(_ string, exp time.Time) bool { return !now.Before(exp) })
 }

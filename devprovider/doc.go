@@ -8,9 +8,13 @@
 //   - the authorization code flow with PKCE S256 (OpenID Connect Core 1.0,
 //     RFC 7636), a login page and a provider session cookie, prompt=none,
 //     and the iss authorization response parameter (RFC 9207);
-//   - the token endpoint with client_secret_basic, client_secret_post and
-//     public clients, single-use codes and rotating refresh tokens;
-//   - userinfo, and token revocation (RFC 7009);
+//   - the token endpoint with client_secret_basic, client_secret_post,
+//     private_key_jwt (RFC 7523: RS256 and ES256 assertions, each jti good
+//     once) and public clients, single-use codes and rotating refresh
+//     tokens;
+//   - pushed authorization requests (RFC 9126), optionally required;
+//   - userinfo, and token revocation (RFC 7009), whose client
+//     authentication methods may differ from the token endpoint's;
 //   - RP-Initiated Logout 1.0 over GET and POST, Back-Channel Logout 1.0 and
 //     Front-Channel Logout 1.0.
 //

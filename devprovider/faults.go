@@ -19,12 +19,15 @@ const (
 	UserInfo   Endpoint = "/userinfo"
 	EndSession Endpoint = "/end_session"
 	Revocation Endpoint = "/revoke"
+	// PushedAuthorization is the pushed authorization request endpoint
+	// (RFC 9126).
+	PushedAuthorization Endpoint = "/par"
 
 	// loginPath receives the login form; it is not a protocol endpoint.
 	loginPath Endpoint = "/login"
 )
 
-var endpoints = []Endpoint{Discovery, JWKS, Authorize, Token, UserInfo, EndSession, Revocation}
+var endpoints = []Endpoint{Discovery, JWKS, Authorize, Token, UserInfo, EndSession, Revocation, PushedAuthorization}
 
 // Fault is a failure injected with [Server.Fail].
 type Fault struct {

@@ -1,6 +1,7 @@
 package devprovider
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -66,6 +67,21 @@ type Config struct {
 	// 1 hour.
 	SessionTTL time.Duration
 
+	// RequirePushedAuthorization makes the authorization endpoint take only
+	// requests pushed first to the pushed authorization request endpoint
+	// ([PushedAuthorization], RFC 9126), and discovery say so
+	// (require_pushed_authorization_requests). That endpoint is always
+	// served and advertised; its request_uri values are good for one use
+	// within 60 seconds.
+	RequirePushedAuthorization bool
+
+	// RevocationAuthMethods, when set, are the client authentication
+	// methods of the revocation endpoint, advertised in discovery
+	// (revocation_endpoint_auth_methods_supported): there a client may use
+	// any of them it has credentials for (a Secret, a PublicKey), and no
+	// other. By default each client uses its AuthMethod there too.
+	RevocationAuthMethods []string
+
 	// RefreshTokens says when the token endpoint returns a refresh token.
 	// The default, [RefreshOfflineAccess], issues one only when the scope
 	// holds offline_access.
@@ -111,11 +127,20 @@ type Client struct {
 	// Secret is the client secret. Required unless AuthMethod is "none".
 	Secret string
 
-	// AuthMethod is how the client authenticates at the token and revocation
-	// endpoints: [AuthSecretBasic] (the default), [AuthSecretPost] or
-	// [AuthNone] (a public client, which must use PKCE). A client that uses
-	// another method is rejected with invalid_client.
+	// AuthMethod is how the client authenticates at the token, revocation
+	// and pushed authorization endpoints: [AuthSecretBasic] (the default),
+	// [AuthSecretPost], [AuthPrivateKeyJWT] or [AuthNone] (a public client,
+	// which must use PKCE). A client that uses another method is rejected
+	// with invalid_client; see also [Config.RevocationAuthMethods].
 	AuthMethod string
+
+	// PublicKey checks the assertions of a [AuthPrivateKeyJWT] client: an
+	// *rsa.PublicKey of 2048 bits or more (RS256) or an *ecdsa.PublicKey
+	// on P-256 (ES256). An assertion must have iss and sub the client's
+	// ID, an aud naming the issuer, the token endpoint or the endpoint it
+	// is sent to, an exp at most 5 minutes ahead, and a jti never used
+	// before.
+	PublicKey crypto.PublicKey
 
 	// RedirectURIs are the registered redirect_uri values, compared exactly.
 	// At least one is required.
@@ -195,6 +220,8 @@ type Server struct {
 	grants        map[string]*grant
 	accessTokens  map[string]*accessToken
 	refreshTokens map[string]*refreshToken
+	pushed        map[string]*pushedRequest // by request_uri
+	assertions    map[string]time.Time      // client id and jti of used assertions: their exp
 	faults        map[Endpoint]Fault
 	requests      []Request
 	lastSweep     time.Time
@@ -246,6 +273,8 @@ func New(cfg Config) (*Server, error) {
 		grants:        make(map[string]*grant),
 		accessTokens:  make(map[string]*accessToken),
 		refreshTokens: make(map[string]*refreshToken),
+		pushed:        make(map[string]*pushedRequest),
+		assertions:    make(map[string]time.Time),
 		faults:        make(map[Endpoint]Fault),
 	}
 	if s.now == nil {
@@ -429,6 +458,10 @@ func (s *Server) addClient(c Client) error {
 		if c.Secret == "" {
 			return fmt.Errorf("devprovider: client %q: %s needs a Secret", c.ID, c.AuthMethod)
 		}
+	case AuthPrivateKeyJWT:
+		if err := checkPublicKey(c.PublicKey); err != nil {
+			return fmt.Errorf("devprovider: client %q: %w", c.ID, err)
+		}
 	case AuthNone:
 		if c.Secret != "" {
 			return fmt.Errorf("devprovider: client %q: a public client has no Secret", c.ID)
@@ -578,7 +611,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case EndSession:
 		s.handleEndSession(w, r, issuer)
 	case Revocation:
-		s.handleRevoke(w, r)
+		s.handleRevoke(w, r, issuer)
+	case PushedAuthorization:
+		s.handlePushedAuthorization(w, r, issuer)
 	default:
 		http.NotFound(w, r)
 	}
@@ -623,30 +658,38 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request, issuer 
 	}
 	s.mu.Unlock()
 	slices.Sort(claims)
+	authMethods := []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone}
+	revocationMethods := authMethods
+	if len(s.cfg.RevocationAuthMethods) > 0 {
+		revocationMethods = s.cfg.RevocationAuthMethods
+	}
 	doc := map[string]any{
-		"issuer":                                         issuer,
-		"authorization_endpoint":                         endpoint(issuer, Authorize),
-		"token_endpoint":                                 endpoint(issuer, Token),
-		"userinfo_endpoint":                              endpoint(issuer, UserInfo),
-		"jwks_uri":                                       endpoint(issuer, JWKS),
-		"end_session_endpoint":                           endpoint(issuer, EndSession),
-		"revocation_endpoint":                            endpoint(issuer, Revocation),
-		"response_types_supported":                       []string{"code"},
-		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":                        []string{"public"},
-		"code_challenge_methods_supported":               []string{"S256"},
-		"id_token_signing_alg_values_supported":          []string{"RS256"},
-		"token_endpoint_auth_methods_supported":          []string{AuthSecretBasic, AuthSecretPost, AuthNone},
-		"revocation_endpoint_auth_methods_supported":     []string{AuthSecretBasic, AuthSecretPost, AuthNone},
-		"scopes_supported":                               []string{"openid", "profile", "email", "offline_access"},
-		"claims_supported":                               claims,
-		"prompt_values_supported":                        []string{"none", "login"},
-		"authorization_response_iss_parameter_supported": true,
-		"backchannel_logout_supported":                   true,
-		"backchannel_logout_session_supported":           true,
-		"frontchannel_logout_supported":                  true,
-		"frontchannel_logout_session_supported":          true,
+		"issuer":                                           issuer,
+		"authorization_endpoint":                           endpoint(issuer, Authorize),
+		"token_endpoint":                                   endpoint(issuer, Token),
+		"userinfo_endpoint":                                endpoint(issuer, UserInfo),
+		"jwks_uri":                                         endpoint(issuer, JWKS),
+		"end_session_endpoint":                             endpoint(issuer, EndSession),
+		"revocation_endpoint":                              endpoint(issuer, Revocation),
+		"response_types_supported":                         []string{"code"},
+		"response_modes_supported":                         []string{"query"},
+		"grant_types_supported":                            []string{"authorization_code", "refresh_token"},
+		"subject_types_supported":                          []string{"public"},
+		"code_challenge_methods_supported":                 []string{"S256"},
+		"id_token_signing_alg_values_supported":            []string{"RS256"},
+		"token_endpoint_auth_methods_supported":            authMethods,
+		"token_endpoint_auth_signing_alg_values_supported": []string{"RS256", "ES256"},
+		"revocation_endpoint_auth_methods_supported":       revocationMethods,
+		"pushed_authorization_request_endpoint":            endpoint(issuer, PushedAuthorization),
+		"require_pushed_authorization_requests":            s.cfg.RequirePushedAuthorization,
+		"scopes_supported":                                 []string{"openid", "profile", "email", "offline_access"},
+		"claims_supported":                                 claims,
+		"prompt_values_supported":                          []string{"none", "login"},
+		"authorization_response_iss_parameter_supported":   true,
+		"backchannel_logout_supported":                     true,
+		"backchannel_logout_session_supported":             true,
+		"frontchannel_logout_supported":                    true,
+		"frontchannel_logout_session_supported":            true,
 	}
 	writeJSON(w, http.StatusOK, doc)
 }

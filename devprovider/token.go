@@ -2,7 +2,6 @@ package devprovider
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -42,47 +41,6 @@ func oauthError(w http.ResponseWriter, status int, code, description string) {
 	writeJSON(w, status, map[string]string{"error": code, "error_description": description})
 }
 
-// authenticateClient authenticates the client of a token or revocation
-// request with the method it is registered with. On failure it writes the
-// error response and returns nil.
-func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request) *Client {
-	form := r.PostForm
-	basicID, basicSecret, hasBasic := r.BasicAuth()
-	_, hasPostSecret := form["client_secret"]
-	var id, secret, method string
-	switch {
-	case hasBasic && hasPostSecret:
-		oauthError(w, http.StatusBadRequest, "invalid_request", "more than one client authentication method")
-		return nil
-	case hasBasic:
-		// RFC 6749 §2.3.1: the credentials are form-encoded before Basic encoding.
-		id, secret, method = unescape(basicID), unescape(basicSecret), AuthSecretBasic
-		if cid := form.Get("client_id"); cid != "" && cid != id {
-			oauthError(w, http.StatusUnauthorized, "invalid_client", "client_id does not match the authenticated client")
-			return nil
-		}
-	case hasPostSecret:
-		id, secret, method = form.Get("client_id"), form.Get("client_secret"), AuthSecretPost
-	default:
-		id, method = form.Get("client_id"), AuthNone
-	}
-	s.mu.Lock()
-	c := s.clients[id]
-	s.mu.Unlock()
-	switch {
-	case c == nil:
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
-		return nil
-	case c.AuthMethod != method:
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client must authenticate with "+c.AuthMethod)
-		return nil
-	case method != AuthNone && subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) != 1:
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "wrong client secret")
-		return nil
-	}
-	return c
-}
-
 func unescape(s string) string {
 	if u, err := url.QueryUnescape(s); err == nil {
 		return u
@@ -95,7 +53,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, issuer stri
 		methodNotAllowed(w, "POST")
 		return
 	}
-	c := s.authenticateClient(w, r)
+	c := s.authenticateClient(w, r, issuer, Token)
 	if c == nil {
 		return
 	}
@@ -370,12 +328,12 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 
 // handleRevoke implements RFC 7009. Revoking a refresh token revokes its
 // grant: every access and refresh token issued from the same code.
-func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, issuer string) {
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w, "POST")
 		return
 	}
-	c := s.authenticateClient(w, r)
+	c := s.authenticateClient(w, r, issuer, Revocation)
 	if c == nil {
 		return
 	}
