@@ -219,25 +219,76 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// LoginHandler, CallbackHandler, LogoutHandler and LoggedOutHandler return
-// the middleware's routes for applications that mount them on their own
-// router. They must be mounted at PathPrefix + "/login", "/callback",
-// "/logout" and "/logged-out", the URLs registered at the provider (with
-// several providers, the callback at PathPrefix + "/callback/NAME" for
-// each, which it checks against the login's provider); see
-// also [Middleware.BackchannelLogoutHandler] and
-// [Middleware.FrontchannelLogoutHandler].
+// LoginHandler returns the login route, for applications that mount the
+// routes on their own router (most need only [Middleware.Handler] or
+// [Middleware.Routes]); it must be mounted at PathPrefix + "/login".
+// Nothing is registered at the provider for it.
+//
+// A GET starts a sign-in: a fresh per-flow state cookie (state, nonce,
+// PKCE verifier, provider, return target), then a redirect to the
+// provider's authorization endpoint (or a pushed authorization request
+// first, where configured). With several providers and no provider
+// parameter it answers a page to choose one. return_to must be a path on
+// this site; another target is replaced by "/" and logged. The login
+// parameters of the allow-list (prompt, login_hint, max_age, acr_values,
+// ui_locales, display and the provider's [providers.Provider.LoginParams])
+// are forwarded; a value that is not valid answers 400, an unknown
+// provider 400, another method 405, a provider that cannot be discovered
+// 502 or 504, each with a page (or JSON for an API call).
 func (m *Middleware) LoginHandler() http.Handler { return http.HandlerFunc(m.login) }
 
-// CallbackHandler returns the login callback route; see
-// [Middleware.LoginHandler].
+// CallbackHandler returns the login callback route: PathPrefix +
+// "/callback", or PathPrefix + "/callback/NAME" for each provider when
+// there are several. Register that URL at the provider as the redirect_uri
+// ([New] logs it).
+//
+// It checks the flow's state (single use, bound to the browser's state
+// cookie), that the answer came to the callback of the flow's provider,
+// RFC 9207's iss when sent, and the provider's error; redeems the code
+// with the PKCE verifier; verifies the ID token (signature, issuer,
+// audience and azp, iat, expiry, nonce, at_hash, and the acr and
+// auth_time a step-up asked for); fetches userinfo when configured; then
+// creates a brand-new session and returns to the login's return_to. An
+// unknown, replayed or expired state, a missing code or a token that
+// fails a check answers 400 with a page that offers to sign in again, and
+// no session is created; a provider's error answers 400 (access_denied
+// and the like) or, for a silent login, returns to return_to signed out;
+// a provider that fails answers 502 or 504, a misconfigured client 500.
 func (m *Middleware) CallbackHandler() http.Handler { return http.HandlerFunc(m.callback) }
 
-// LogoutHandler returns the logout route; see [Middleware.LoginHandler].
+// LogoutHandler returns the logout route, PathPrefix + "/logout". Nothing
+// is registered at the provider for it (the landing is registered; see
+// [Middleware.LoggedOutHandler]).
+//
+// A same-origin POST (the sign-out button) logs out: the session and its
+// cookies are deleted first, [Config.OnLogout] erases the application's
+// copies, the tokens are revoked, and the browser goes to the provider's
+// end-session endpoint as the provider's logout strategy says (a
+// redirect, a page that navigates there, an auto-submitted form, a call
+// server to server, or nothing for a provider without logout). A GET logs
+// out only when the browser's Fetch Metadata say it follows a link on this
+// site's own pages; any other GET or HEAD (an image, a fetch, a frame, a
+// typed URL, a link from another site) answers a "Sign out?" page whose
+// button logs out. A cross-site POST answers 403 and ends nothing; a store
+// that cannot delete answers 503 and keeps the cookies, so that signing
+// out again can finish; another method answers 405. Signing out without a
+// session still clears the cookies and lands on the post-logout page.
 func (m *Middleware) LogoutHandler() http.Handler { return http.HandlerFunc(m.logout) }
 
-// LoggedOutHandler returns the post-logout landing route; see
-// [Middleware.LoginHandler].
+// LoggedOutHandler returns the post-logout landing route, PathPrefix +
+// "/logged-out". Register AppURL + PathPrefix + "/logged-out" at the
+// provider as the post_logout_redirect_uri ([New] logs it).
+//
+// The provider sends the browser back here after its logout. The echoed
+// state must be the one this browser's logout sent, signed by the
+// middleware; then the browser goes to the logout's return_to (or
+// [Config.PostLogoutPath]) with a notice when the provider could not be
+// reached or has no logout. A state that is missing, given twice or not
+// the one sent answers 400 with a page that says the sign-out could not
+// be verified (the session is already gone); a state of this site that
+// comes back after its cookie lapsed lands signed out with the
+// late-return notice; another method answers 405. Nothing here can sign
+// anyone in.
 func (m *Middleware) LoggedOutHandler() http.Handler { return http.HandlerFunc(m.loggedOut) }
 
 // loadSession reads the request's session once, refreshes its tokens when
