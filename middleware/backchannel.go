@@ -96,6 +96,14 @@ func (m *Middleware) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		}
 		m.log.Log(r.Context(), level, "back-channel logout rejected", "event", "backchannel_logout", "code", code, "status", status,
 			"correlation_id", cid, "reason", describe(err))
+		if m.cfg.Observer != nil {
+			outcome := OutcomeRejected
+			if status >= 500 {
+				outcome = OutcomeFailed
+			}
+			m.observe(r.Context(), Event{Kind: EventBackchannelLogout, Outcome: outcome, Code: code})
+			m.observe(r.Context(), Event{Kind: EventRejected, Route: "backchannel_logout", Code: code, Status: status})
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
@@ -151,6 +159,7 @@ func (m *Middleware) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		by = "sid"
 	}
 	m.log.InfoContext(r.Context(), "back-channel logout", "event", "backchannel_logout", "provider", p.Name, "by", by, "correlation_id", cid)
+	m.observe(r.Context(), Event{Kind: EventBackchannelLogout, Provider: p.Name, Outcome: OutcomeOK})
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -187,6 +187,13 @@ type Config struct {
 	// post-logout landing response.
 	ClearSiteData []string
 
+	// Observer, when set, is told of every login, logout, refresh,
+	// back-channel and front-channel logout and rejected request, and of
+	// every call to a provider, for metrics and traces (the nested module
+	// github.com/endsession/endsession/otel implements it with
+	// OpenTelemetry). Default none, at no cost.
+	Observer Observer
+
 	// Now is the clock; default time.Now. For tests.
 	Now func() time.Time
 }
@@ -221,6 +228,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: max(c.ProviderTimeout, c.LogoutTimeout)}
+	}
+	if c.Observer != nil {
+		c.HTTPClient = observedClient(c.HTTPClient, c.Observer)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

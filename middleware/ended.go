@@ -223,4 +223,13 @@ func (m *Middleware) reportLogout(ctx context.Context, rep *LogoutReport) {
 	if m.cfg.OnLogoutReport != nil {
 		m.cfg.OnLogoutReport(ctx, *rep)
 	}
+	if m.cfg.Observer != nil {
+		outcome := OutcomeOK
+		for _, s := range rep.Steps {
+			if !s.OK {
+				outcome = OutcomeFailed
+			}
+		}
+		m.observe(ctx, Event{Kind: EventLogout, Provider: rep.Provider, Outcome: outcome, Reason: rep.Reason, Report: rep})
+	}
 }

@@ -162,6 +162,12 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, event string, 
 		attrs = append(attrs, "fix", e.fix)
 	}
 	m.log.Log(r.Context(), level, event+" rejected", attrs...)
+	if m.cfg.Observer != nil {
+		m.observe(r.Context(), Event{Kind: EventRejected, Route: event, Code: e.Code, Status: e.Status})
+		if event == "callback" {
+			m.observe(r.Context(), Event{Kind: EventLogin, Outcome: OutcomeFailed, Code: e.Code})
+		}
+	}
 	authHeaders(w)
 	m.cfg.ErrorHandler(w, r, e)
 }

@@ -66,6 +66,10 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 	reject := func(status int, code, message, reason string) {
 		m.log.WarnContext(r.Context(), "front-channel logout rejected", "event", "frontchannel_logout", "code", code,
 			"status", status, "correlation_id", cid, "reason", reason)
+		if m.cfg.Observer != nil {
+			m.observe(r.Context(), Event{Kind: EventFrontchannelLogout, Outcome: OutcomeRejected, Code: code})
+			m.observe(r.Context(), Event{Kind: EventRejected, Route: "frontchannel_logout", Code: code, Status: status})
+		}
 		page(status, message)
 	}
 	switch {
@@ -99,11 +103,13 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		m.log.ErrorContext(r.Context(), "front-channel logout failed", "event", "frontchannel_logout", "code", "store_unavailable",
 			"provider", p.Name, "correlation_id", cid, "reason", describe(err))
+		m.observe(r.Context(), Event{Kind: EventFrontchannelLogout, Provider: p.Name, Outcome: OutcomeFailed, Code: "store_unavailable"})
 		page(http.StatusServiceUnavailable, "Sign-out could not reach the session store.")
 		return
 	}
 	m.log.InfoContext(r.Context(), "front-channel logout", "event", "frontchannel_logout", "provider", p.Name,
 		"own_session", ownMatched, "correlation_id", cid)
+	m.observe(r.Context(), Event{Kind: EventFrontchannelLogout, Provider: p.Name, Outcome: OutcomeOK})
 	page(http.StatusOK, "You are signed out of this site.")
 }
 

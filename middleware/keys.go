@@ -29,8 +29,10 @@ import (
 // and not within missCooldown of a fetch that did not bring the key asked
 // for, nor within retryAfter of a failed fetch.
 type keySet struct {
-	url     string
-	client  *http.Client
+	url    string
+	client *http.Client
+	// label, when set, names the fetches for the Observer.
+	label   func(context.Context) context.Context
 	algs    []jose.SignatureAlgorithm
 	timeout time.Duration
 	now     func() time.Time
@@ -215,6 +217,9 @@ func hasKey(keys []jose.JSONWebKey, kid string) bool {
 }
 
 func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	if k.label != nil {
+		ctx = k.label(ctx)
+	}
 	ctx, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)

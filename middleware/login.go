@@ -73,6 +73,7 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 	returnTo, ok := safeReturn(q.Get("return_to"))
 	if !ok && q.Has("return_to") {
 		m.log.WarnContext(r.Context(), "return target rejected", "event", "login", "code", "invalid_return_to", "correlation_id", correlationID(r))
+		m.observe(r.Context(), Event{Kind: EventRejected, Route: "login", Code: "invalid_return_to"})
 	}
 	if !ok {
 		returnTo = "/"
@@ -257,6 +258,7 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 	if code := q.Get("error"); code != "" && f.Silent && slices.Contains(silentErrors, code) {
 		m.log.InfoContext(r.Context(), "silent login: the provider needs the user; back anonymous", "event", "login",
 			"code", code, "provider", p.Name, "correlation_id", correlationID(r))
+		m.observe(r.Context(), Event{Kind: EventLogin, Provider: p.Name, Outcome: OutcomeAnonymous, Code: answer.Code(code)})
 		target, ok := safeReturn(f.ReturnTo)
 		if !ok {
 			target = "/"
@@ -302,6 +304,7 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 		m.holdSilentLogins(w, -1) // signed in: silent logins may be tried again later
 	}
 	m.log.InfoContext(r.Context(), "login succeeded", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
+	m.observe(r.Context(), Event{Kind: EventLogin, Provider: p.Name, Outcome: OutcomeOK})
 	target, ok := safeReturn(f.ReturnTo)
 	if !ok {
 		target = "/"
@@ -344,7 +347,7 @@ func (m *Middleware) takeFlow(w http.ResponseWriter, r *http.Request, state stri
 // complete exchanges the code, verifies the ID token and builds the new
 // session's data.
 func (m *Middleware) complete(ctx context.Context, p *provider, resolved *providers.Resolved, f *flow, code string) (*session.Data, *Error) {
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.tokenClient(p, resolved)), m.cfg.ProviderTimeout)
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(m.providerCall(ctx, p.Name, "token"), m.tokenClient(p, resolved)), m.cfg.ProviderTimeout)
 	defer cancel()
 	now := m.cfg.Now()
 	tok, err := resolved.OAuth2.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
@@ -412,7 +415,7 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 // there are none). email and name are filled from userinfo when the ID
 // token lacked them.
 func (m *Middleware) userInfo(ctx context.Context, providerName string, resolved *providers.Resolved, tok *oauth2.Token, idt *oidc.IDToken, email, name *string) ([]byte, *Error) {
-	fromInfo, err := m.fetchUserInfo(ctx, resolved, tok)
+	fromInfo, err := m.fetchUserInfo(m.providerCall(ctx, providerName, "userinfo"), resolved, tok)
 	if err != nil {
 		return nil, providerError(providerName, "userinfo", err)
 	}

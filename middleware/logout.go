@@ -312,7 +312,7 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 	if resolved != nil {
 		req.Endpoints = resolved.Endpoints
 	}
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.LogoutTimeout)
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(m.providerCall(ctx, p.Name, "end_session"), m.cfg.HTTPClient), m.cfg.LogoutTimeout)
 	defer cancel()
 	// Without discovery the logout endpoint is unknown, not absent.
 	discovered := resolved != nil || !p.HasLogin()

@@ -306,6 +306,7 @@ func (m *Middleware) loadSession(w http.ResponseWriter, r *http.Request) (*http.
 	case err != nil:
 		m.log.WarnContext(r.Context(), "session cookie rejected", "event", "session", "code", "invalid_cookie",
 			"correlation_id", correlationID(r), "reason", describe(err))
+		m.observe(r.Context(), Event{Kind: EventRejected, Route: "session", Code: "invalid_cookie"})
 		m.store.Delete(w, r, nil)
 		return r, true
 	}
@@ -405,7 +406,7 @@ func (m *Middleware) resolve(ctx context.Context, p *provider) (*providers.Resol
 	// The key set keeps the context for its later fetches: give it one
 	// that carries the client but is never canceled.
 	keysCtx := oidc.ClientContext(context.Background(), m.cfg.HTTPClient)
-	discoveryCtx, cancel := context.WithTimeout(oidc.ClientContext(ctx, m.cfg.HTTPClient), m.cfg.ProviderTimeout)
+	discoveryCtx, cancel := context.WithTimeout(oidc.ClientContext(m.providerCall(ctx, p.Name, "discovery"), m.cfg.HTTPClient), m.cfg.ProviderTimeout)
 	defer cancel()
 	r, err := p.resolveWith(discoveryCtx, keysCtx, m.appOrigin+m.cfg.PathPrefix+p.callbackPath)
 	if err != nil {
@@ -415,6 +416,7 @@ func (m *Middleware) resolve(ctx context.Context, p *provider) (*providers.Resol
 	// Verify ID and logout tokens with keys fetched within the request and
 	// rate limited, not with go-oidc's RemoteKeySet; see keySet.
 	keys := newKeySet(r.Endpoints.JWKSURL, m.cfg.HTTPClient, r.Endpoints.SigningAlgs, m.cfg.ProviderTimeout, m.cfg.Now)
+	keys.label = func(ctx context.Context) context.Context { return m.providerCall(ctx, p.Name, "keys") }
 	r.KeySet = keys
 	r.Verifier = oidc.NewVerifier(p.Issuer, keys, &oidc.Config{
 		ClientID: p.ClientID, SupportedSigningAlgs: r.Endpoints.SigningAlgs, Now: m.cfg.Now,

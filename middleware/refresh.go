@@ -137,6 +137,7 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 	fail := func(what string, err error) refreshResult {
 		m.log.WarnContext(r.Context(), "token refresh failed; the session goes on with its current tokens", "event", "refresh",
 			"provider", p.Name, "step", what, "correlation_id", cid, "reason", describe(err))
+		m.observe(r.Context(), Event{Kind: EventRefresh, Provider: p.Name, Outcome: OutcomeFailed, Code: what})
 		return refreshResult{}
 	}
 	// The refresh outlives a request that gives up: others wait for it.
@@ -180,6 +181,7 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 	case errors.Is(err, errGrantEnded):
 		m.log.InfoContext(r.Context(), "session ended: the provider refused to refresh its tokens", "event", "refresh",
 			"provider", p.Name, "correlation_id", cid, "reason", describe(err))
+		m.observe(r.Context(), Event{Kind: EventRefresh, Provider: p.Name, Outcome: OutcomeEnded, Code: "invalid_grant"})
 		m.sessionEnded(w, r, ReasonRefreshRefused, d, m.store.Delete(w, r, d))
 		return refreshResult{ended: true}
 	case err != nil:
@@ -196,6 +198,7 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 		return refreshResult{data: nd}
 	}
 	m.log.DebugContext(r.Context(), "tokens refreshed", "event", "refresh", "provider", p.Name, "correlation_id", cid)
+	m.observe(r.Context(), Event{Kind: EventRefresh, Provider: p.Name, Outcome: OutcomeOK})
 	return refreshResult{data: nd, saved: true}
 }
 
@@ -233,7 +236,7 @@ func (p *provider) pauseRefresh(now time.Time) {
 // claims when one came back, verified and about the same subject. An
 // error wrapping errGrantEnded means the session must end.
 func (m *Middleware) redeem(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data) (*session.Data, error) {
-	ctx = oidc.ClientContext(ctx, m.tokenClient(p, resolved))
+	ctx = oidc.ClientContext(m.providerCall(ctx, p.Name, "token"), m.tokenClient(p, resolved))
 	now := m.cfg.Now()
 	tok, err := resolved.OAuth2.TokenSource(ctx, &oauth2.Token{RefreshToken: d.RefreshToken}).Token()
 	if err != nil {

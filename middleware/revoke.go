@@ -32,7 +32,7 @@ func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *pr
 	if endpoint == "" || d.RefreshToken == "" && access == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.LogoutTimeout)
+	ctx, cancel := context.WithTimeout(m.providerCall(ctx, p.Name, "revocation"), m.cfg.LogoutTimeout)
 	defer cancel()
 	var revoked []string
 	var errs []error

@@ -1,0 +1,147 @@
+package endsession_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/endsession/endsession/middleware"
+)
+
+// recordingObserver notes every event and provider call it is told of.
+type recordingObserver struct {
+	mu     sync.Mutex
+	events []string
+	calls  []string
+	// ends counts the calls whose end was reported, by endpoint.
+	ends map[string]int
+	urls []*url.URL
+}
+
+func (o *recordingObserver) Observe(_ context.Context, e middleware.Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := fmt.Sprintf("%s provider=%s %s", e.Kind, e.Provider, e.Outcome)
+	if e.Code != "" {
+		s += " code=" + e.Code
+	}
+	if e.Route != "" {
+		s += " route=" + e.Route
+	}
+	if e.Reason != "" {
+		s += " reason=" + string(e.Reason)
+	}
+	if e.Kind == middleware.EventLogout && e.Report == nil {
+		s += " without report"
+	}
+	o.events = append(o.events, strings.Join(strings.Fields(s), " "))
+}
+
+type callMark struct{}
+
+func (o *recordingObserver) ProviderCall(ctx context.Context, c middleware.ProviderCall) (context.Context, func(int, error)) {
+	o.mu.Lock()
+	o.calls = append(o.calls, c.Provider+" "+c.Endpoint+" "+c.Method)
+	o.urls = append(o.urls, c.URL)
+	o.mu.Unlock()
+	c.Header.Set("X-Observed", c.Endpoint)
+	return context.WithValue(ctx, callMark{}, c.Endpoint), func(status int, err error) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.ends == nil {
+			o.ends = map[string]int{}
+		}
+		if status != 0 && err == nil {
+			o.ends[c.Endpoint]++
+		}
+	}
+}
+
+// markCheckingTransport checks that each provider call is sent with the
+// Observer's context and header.
+type markCheckingTransport struct {
+	mu  sync.Mutex
+	bad []string
+}
+
+func (t *markCheckingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	mark, _ := req.Context().Value(callMark{}).(string)
+	if mark == "" || req.Header.Get("X-Observed") != mark {
+		t.mu.Lock()
+		t.bad = append(t.bad, req.Method+" "+req.URL.Path)
+		t.mu.Unlock()
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// TestObserverIsToldOfEventsAndProviderCalls runs a login, a refresh, a
+// logout, rejected inputs and a back-channel logout with an Observer: it
+// is told of each, and of every call to the provider, by endpoint, which
+// is sent with the context and header the Observer gave it.
+func TestObserverIsToldOfEventsAndProviderCalls(t *testing.T) {
+	obs := &recordingObserver{}
+	tr := &markCheckingTransport{}
+	s := newStack(t, withMW(func(c *middleware.Config) {
+		c.Observer = obs
+		c.HTTPClient = &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}))
+	s.login()
+	s.advance(6 * time.Minute) // the access token expired: refreshed
+	s.login()
+	s.get("/auth/login?return_to=//evil.example")
+	s.get("/auth/callback?state=x&code=y")
+	s.rawGet(t, "/profile", "endsession=garbage")
+	s.login()
+	end := s.logoutRedirect()
+	s.follow(s.get(end.String()))
+	s.postLogoutToken("not-a-token")
+	s.get("/auth/frontchannel-logout?iss=https://evil.example&sid=x")
+
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	for _, want := range []string{
+		"login provider=dev ok",
+		"refresh provider=dev ok",
+		"rejected provider= code=invalid_return_to route=login",
+		"rejected provider= code=invalid_state route=callback",
+		"login provider= failed code=invalid_state",
+		"rejected provider= code=invalid_cookie route=session",
+		"logout provider=dev ok reason=user",
+		"backchannel_logout provider= rejected code=invalid_request",
+		"rejected provider= code=invalid_request route=backchannel_logout",
+		"frontchannel_logout provider= rejected code=unknown_issuer",
+	} {
+		if !slices.Contains(obs.events, want) {
+			t.Errorf("no event %q in %q", want, obs.events)
+		}
+	}
+	for _, want := range []string{"dev discovery GET", "dev keys GET", "dev token POST", "dev userinfo GET", "dev revocation POST"} {
+		if !slices.Contains(obs.calls, want) {
+			t.Errorf("no provider call %q in %q", want, obs.calls)
+		}
+	}
+	for _, c := range obs.calls {
+		if strings.Contains(c, "other") || strings.HasPrefix(c, " ") {
+			t.Errorf("a provider call without its provider or endpoint: %q", c)
+		}
+	}
+	if obs.ends["token"] < 2 || obs.ends["discovery"] != 1 {
+		t.Errorf("ends reported: %v", obs.ends)
+	}
+	for _, u := range obs.urls {
+		if u.RawQuery != "" || u.User != nil || u.Host == "" {
+			t.Errorf("a provider call's URL %v has a query or user, or no host", u)
+		}
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.bad) != 0 {
+		t.Errorf("calls sent without the Observer's context and header: %q", tr.bad)
+	}
+}
