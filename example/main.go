@@ -131,14 +131,16 @@ func randomKey(n int) []byte {
 
 var pages = template.Must(template.New("").Parse(`
 {{define "head"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>endsession example</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style></head><body>{{end}}
-{{define "home"}}{{template "head"}}<h1>endsession example</h1>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}
+nav{display:flex;gap:1rem;align-items:center;border-bottom:1px solid #ddd;padding-bottom:.5rem}nav form{margin:0 0 0 auto}</style></head><body>
+<nav><a href="/">Home</a>{{if .Email}}<a href="/profile">Profile</a><span>{{.Email}}</span>
+<form method="post" action="/auth/logout"><button id="logout" type="submit">Sign out</button></form>{{else}}<a id="login" href="/auth/login?return_to=/profile">Sign in</a>{{end}}</nav>{{end}}
+{{define "home"}}{{template "head" .}}<h1>endsession example</h1>
 {{if .SignedOut}}<p id="signed-out"><strong>You are signed out.</strong> {{if eq .Notice "local-only"}}You are signed out of this site only: the provider has no logout, so you may still be signed in there.{{else if eq .Notice "provider-unreachable"}}You are signed out of this site, but the provider could not be reached: you may still be signed in there.{{else}}You are signed out of this site and of the provider.{{end}}</p>{{end}}
-{{if .Email}}<p>Signed in as {{.Email}}. <a href="/profile">Your profile</a></p>
-{{else}}<p><a id="login" href="/auth/login?return_to=/profile">Sign in</a></p>{{end}}</body></html>{{end}}
-{{define "profile"}}{{template "head"}}<h1>Profile</h1><p id="email">{{.Email}}</p>
-<h2>Claims</h2><pre>{{.Claims}}</pre>
-<form method="post" action="/auth/logout"><button id="logout" type="submit">Sign out</button></form></body></html>{{end}}
+{{if .Email}}<p>Welcome back. Your <a href="/profile">profile</a> shows what the provider says about you.</p>
+{{else}}<p>Sign in to see your profile.</p>{{end}}</body></html>{{end}}
+{{define "profile"}}{{template "head" .}}<h1>Profile</h1><p id="email">{{.Email}}</p>
+<h2>Claims</h2><pre>{{.Claims}}</pre></body></html>{{end}}
 `))
 
 // signedOutParam is in the query of the page users land on after a

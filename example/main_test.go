@@ -82,8 +82,15 @@ func TestHomePageAfterLogout(t *testing.T) {
 			if page := read(t, client, http.MethodGet, appURL+"/profile", nil); !strings.Contains(page, "alice") {
 				t.Fatalf("the profile page after login: %q", page)
 			}
-			if page := read(t, client, http.MethodGet, appURL+"/", nil); strings.Contains(page, "signed out") {
-				t.Fatalf("the home page says signed out before any logout: %q", page)
+			// Every page of a signed-in user has the sign-out button.
+			for _, path := range []string{"/", "/profile"} {
+				page := read(t, client, http.MethodGet, appURL+path, nil)
+				if !strings.Contains(page, `<form method="post" action="/auth/logout"><button id="logout" type="submit">Sign out</button></form>`) {
+					t.Errorf("%s of a signed-in user has no sign-out button: %q", path, page)
+				}
+				if strings.Contains(page, "signed out") {
+					t.Fatalf("%s says signed out before any logout: %q", path, page)
+				}
 			}
 			page := read(t, client, http.MethodPost, appURL+"/auth/logout", http.Header{
 				"Origin": {appURL}, "Content-Type": {"application/x-www-form-urlencoded"},
