@@ -78,7 +78,9 @@ type LogoutEvent struct {
 	// Set headers only: the middleware writes the status and the body.
 	// Both are nil for a provider's back-channel or front-channel logout,
 	// whose answer no page of the user's reads.
-	Request  *http.Request
+	Request *http.Request
+	// Response is the response to Request, or nil; see Request. Set
+	// headers only.
 	Response http.ResponseWriter
 }
 
