@@ -56,7 +56,7 @@ func (l *Locker) TryLock(ctx context.Context, name string, ttl time.Duration) (*
 	}
 	lk := &Lock{l: l, key: l.opts.Prefix + "lock:" + name, token: rand.Text()}
 	var ok bool
-	err := call(ctx, l.opts.Timeout, "lock", func(ctx context.Context) error {
+	err := call(ctx, l.c, l.opts.Timeout, "lock", func(ctx context.Context) error {
 		var err error
 		ok, err = l.c.SetNX(ctx, lk.key, lk.token, ttl).Result()
 		return err
@@ -99,7 +99,7 @@ return 0
 // expired meanwhile; another holder's lock is never released.
 func (k *Lock) Release(ctx context.Context) error {
 	var n int64
-	err := call(ctx, k.l.opts.Timeout, "unlock", func(ctx context.Context) error {
+	err := call(ctx, k.l.c, k.l.opts.Timeout, "unlock", func(ctx context.Context) error {
 		var err error
 		n, err = releaseScript.Run(ctx, k.l.c, []string{k.key}, k.token).Int64()
 		return err
@@ -152,7 +152,7 @@ func (r refreshLocker) resultField(key string) (hash, field string) {
 // PEXPIRE of the session's hash, in one transaction.
 func (r refreshLocker) Remember(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	hash, field := r.resultField(key)
-	return call(ctx, r.l.opts.Timeout, "remember refresh", func(ctx context.Context) error {
+	return call(ctx, r.l.c, r.l.opts.Timeout, "remember refresh", func(ctx context.Context) error {
 		_, err := r.l.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.HSet(ctx, hash, field, value)
 			p.PExpire(ctx, hash, ttl)
@@ -166,7 +166,7 @@ func (r refreshLocker) Remember(ctx context.Context, key string, value []byte, t
 func (r refreshLocker) Recall(ctx context.Context, key string) ([]byte, error) {
 	hash, field := r.resultField(key)
 	var value []byte
-	err := call(ctx, r.l.opts.Timeout, "recall refresh", func(ctx context.Context) error {
+	err := call(ctx, r.l.c, r.l.opts.Timeout, "recall refresh", func(ctx context.Context) error {
 		var err error
 		value, err = r.l.c.HGet(ctx, hash, field).Bytes()
 		if errors.Is(err, redis.Nil) {
@@ -179,7 +179,7 @@ func (r refreshLocker) Recall(ctx context.Context, key string) ([]byte, error) {
 
 // Forget implements [middleware.RefreshForgetter] with one DEL.
 func (r refreshLocker) Forget(ctx context.Context, group string) error {
-	return call(ctx, r.l.opts.Timeout, "forget refreshes", func(ctx context.Context) error {
+	return call(ctx, r.l.c, r.l.opts.Timeout, "forget refreshes", func(ctx context.Context) error {
 		return r.l.c.Del(ctx, r.l.opts.Prefix+"rf:"+group).Err()
 	})
 }

@@ -105,7 +105,7 @@ func wantUser(t *testing.T, name string, a *replica, b *storetest.Browser, want 
 }
 
 // redisReplicas returns two replicas sharing one Redis, and the client.
-func redisReplicas(t *testing.T, c *redis.Client, opts redisstore.Options, lifetime session.Lifetime) (*replica, *replica) {
+func redisReplicas(t *testing.T, c redis.UniversalClient, opts redisstore.Options, lifetime session.Lifetime) (*replica, *replica) {
 	t.Helper()
 	var rs [2]*replica
 	for i := range rs {
@@ -119,92 +119,92 @@ func redisReplicas(t *testing.T, c *redis.Client, opts redisstore.Options, lifet
 }
 
 func TestReplicasShareSessions(t *testing.T) {
-	srv := startRedis(t)
-	c := srv.Client()
-	p := prefix()
-	a, b := redisReplicas(t, c, redisstore.Options{Prefix: p}, session.Lifetime{})
-	browser := storetest.NewBrowser()
-	a.login(t, browser, "alice", "sid-1")
-	wantUser(t, "on the other replica", b, browser, "alice")
+	eachRedis(t, func(t *testing.T, c redis.UniversalClient) {
+		p := prefix()
+		a, b := redisReplicas(t, c, redisstore.Options{Prefix: p}, session.Lifetime{})
+		browser := storetest.NewBrowser()
+		a.login(t, browser, "alice", "sid-1")
+		wantUser(t, "on the other replica", b, browser, "alice")
 
-	// An authenticated request costs one GET and no write.
-	counter := &commandCounter{}
-	c.AddHook(counter)
-	wantUser(t, "again", b, browser, "alice")
-	if got := counter.names(); len(got) != 1 || got[0] != "get" {
-		t.Errorf("an authenticated request sent %v to Redis, want one GET", got)
-	}
-	if len(keys(t, c, p)) == 0 {
-		t.Fatal("no session in Redis")
-	}
+		// An authenticated request costs one GET and no write.
+		counter := &commandCounter{}
+		c.AddHook(counter)
+		wantUser(t, "again", b, browser, "alice")
+		if got := counter.names(); len(got) != 1 || got[0] != "get" {
+			t.Errorf("an authenticated request sent %v to Redis, want one GET", got)
+		}
+		if len(keys(t, c, p)) == 0 {
+			t.Fatal("no session in Redis")
+		}
 
-	rec := b.logout(browser)
-	if rec.Code != http.StatusSeeOther {
-		t.Fatalf("logout: %d %s", rec.Code, rec.Body)
-	}
-	if ks := keys(t, c, p); len(ks) != 0 {
-		t.Errorf("after logout Redis still holds %v", ks)
-	}
-	wantUser(t, "after logout on the first replica", a, browser, "")
+		rec := b.logout(browser)
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("logout: %d %s", rec.Code, rec.Body)
+		}
+		if ks := keys(t, c, p); len(ks) != 0 {
+			t.Errorf("after logout Redis still holds %v", ks)
+		}
+		wantUser(t, "after logout on the first replica", a, browser, "")
+	})
 }
 
 func TestEndSessionsAcrossReplicas(t *testing.T) {
-	srv := startRedis(t)
-	c := srv.Client()
-	p := prefix()
-	a, b := redisReplicas(t, c, redisstore.Options{Prefix: p}, session.Lifetime{})
-	phone, laptop, bob := storetest.NewBrowser(), storetest.NewBrowser(), storetest.NewBrowser()
-	a.login(t, phone, "alice", "sid-phone")
-	a.login(t, laptop, "alice", "sid-laptop")
-	a.login(t, bob, "bob", "sid-bob")
+	eachRedis(t, func(t *testing.T, c redis.UniversalClient) {
+		p := prefix()
+		a, b := redisReplicas(t, c, redisstore.Options{Prefix: p}, session.Lifetime{})
+		phone, laptop, bob := storetest.NewBrowser(), storetest.NewBrowser(), storetest.NewBrowser()
+		a.login(t, phone, "alice", "sid-phone")
+		a.login(t, laptop, "alice", "sid-laptop")
+		a.login(t, bob, "bob", "sid-bob")
 
-	// Back-channel logout received by replica b, for one provider session.
-	now := time.Now()
-	if err := b.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-phone", At: now, Until: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	wantUser(t, "ended sid on replica a", a, phone, "")
-	wantUser(t, "other sid", a, laptop, "alice")
+		// Back-channel logout received by replica b, for one provider session.
+		now := time.Now()
+		if err := b.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-phone", At: now, Until: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		wantUser(t, "ended sid on replica a", a, phone, "")
+		wantUser(t, "other sid", a, laptop, "alice")
 
-	// Then for every session of the user.
-	if err := b.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, Subject: "alice", At: now, Until: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	wantUser(t, "ended subject on replica a", a, laptop, "")
-	wantUser(t, "other user", a, bob, "bob")
+		// Then for every session of the user.
+		if err := b.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, Subject: "alice", At: now, Until: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		wantUser(t, "ended subject on replica a", a, laptop, "")
+		wantUser(t, "other user", a, bob, "bob")
 
-	// A login after the logout's time is not ended by it.
-	a.login(t, phone, "alice", "sid-phone")
-	if err := b.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-phone", At: now.Add(-time.Second), Until: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	wantUser(t, "login after the logout", b, phone, "alice")
+		// A login after the logout's time is not ended by it.
+		a.login(t, phone, "alice", "sid-phone")
+		if err := b.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-phone", At: now.Add(-time.Second), Until: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		wantUser(t, "login after the logout", b, phone, "alice")
+	})
 }
 
 func TestSessionExpiresInRedis(t *testing.T) {
-	srv := startRedis(t)
-	c := srv.Client()
-	p := prefix()
-	a, b := redisReplicas(t, c, redisstore.Options{Prefix: p}, session.Lifetime{Idle: 2 * time.Second, Absolute: time.Hour})
-	browser := storetest.NewBrowser()
-	a.login(t, browser, "alice", "sid-1")
-	ks := keys(t, c, p)
-	if len(ks) == 0 {
-		t.Fatal("no session in Redis")
-	}
-	for _, k := range ks {
-		if ttl := c.PTTL(ctx, k).Val(); ttl <= 0 || ttl > 2*time.Second {
-			t.Errorf("%s has TTL %v, want at most the 2s idle timeout", k, ttl)
+	eachRedis(t, func(t *testing.T, c redis.UniversalClient) {
+		p := prefix()
+		a, b := redisReplicas(t, c, redisstore.Options{Prefix: p}, session.Lifetime{Idle: 2 * time.Second, Absolute: time.Hour})
+		browser := storetest.NewBrowser()
+		a.login(t, browser, "alice", "sid-1")
+		ks := keys(t, c, p)
+		if len(ks) == 0 {
+			t.Fatal("no session in Redis")
 		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(keys(t, c, p)) > 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if ks := keys(t, c, p); len(ks) != 0 {
-		t.Errorf("Redis still holds %v after the session expired", ks)
-	}
-	wantUser(t, "after expiry", b, browser, "")
+		for _, k := range ks {
+			if ttl := c.PTTL(ctx, k).Val(); ttl <= 0 || ttl > 2*time.Second {
+				t.Errorf("%s has TTL %v, want at most the 2s idle timeout", k, ttl)
+			}
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for len(keys(t, c, p)) > 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if ks := keys(t, c, p); len(ks) != 0 {
+			t.Errorf("Redis still holds %v after the session expired", ks)
+		}
+		wantUser(t, "after expiry", b, browser, "")
+	})
 }
 
 func TestRedisStoppedAndBack(t *testing.T) {
@@ -259,41 +259,41 @@ func TestRedisPausedIsBounded(t *testing.T) {
 }
 
 func TestRevocationsAcrossCookieReplicas(t *testing.T) {
-	srv := startRedis(t)
-	c := srv.Client()
-	opts := redisstore.Options{Prefix: prefix()}
-	var rs [2]*replica
-	for i := range rs {
-		revs, err := redisstore.NewRevocations(c, opts)
-		if err != nil {
+	eachRedis(t, func(t *testing.T, c redis.UniversalClient) {
+		opts := redisstore.Options{Prefix: prefix()}
+		var rs [2]*replica
+		for i := range rs {
+			revs, err := redisstore.NewRevocations(c, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store, err := session.NewCookieStore(session.CookieOptions{Keys: testKeys(), Revocations: revs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs[i] = newReplica(t, store, session.Lifetime{})
+		}
+		a, b := rs[0], rs[1]
+		browser, other := storetest.NewBrowser(), storetest.NewBrowser()
+		a.login(t, browser, "alice", "sid-1")
+		a.login(t, other, "alice", "sid-2")
+		wantUser(t, "cookie session on the other replica", b, browser, "alice")
+
+		c.Ping(ctx)
+		counter := &commandCounter{}
+		c.AddHook(counter)
+		wantUser(t, "again", b, browser, "alice")
+		if got := counter.names(); len(got) != 1 || got[0] != "mget" {
+			t.Errorf("an authenticated request sent %v to Redis, want one MGET", got)
+		}
+
+		now := time.Now()
+		if err := a.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: now, Until: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		store, err := session.NewCookieStore(session.CookieOptions{Keys: testKeys(), Revocations: revs})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs[i] = newReplica(t, store, session.Lifetime{})
-	}
-	a, b := rs[0], rs[1]
-	browser, other := storetest.NewBrowser(), storetest.NewBrowser()
-	a.login(t, browser, "alice", "sid-1")
-	a.login(t, other, "alice", "sid-2")
-	wantUser(t, "cookie session on the other replica", b, browser, "alice")
-
-	c.Ping(ctx)
-	counter := &commandCounter{}
-	c.AddHook(counter)
-	wantUser(t, "again", b, browser, "alice")
-	if got := counter.names(); len(got) != 1 || got[0] != "mget" {
-		t.Errorf("an authenticated request sent %v to Redis, want one MGET", got)
-	}
-
-	now := time.Now()
-	if err := a.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: now, Until: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	wantUser(t, "revoked on the other replica", b, browser, "")
-	wantUser(t, "other sid", b, other, "alice")
+		wantUser(t, "revoked on the other replica", b, browser, "")
+		wantUser(t, "other sid", b, other, "alice")
+	})
 }
 
 // waitFor polls cond for up to 10 seconds.

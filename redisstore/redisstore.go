@@ -16,15 +16,19 @@
 // middleware answers with 503. go-redis reconnects by itself, so requests
 // recover as soon as Redis is back.
 //
-// It works with a single Redis server or a Sentinel failover client:
-// its scripts touch several keys at once, which Redis Cluster and client
-// side sharding (Ring) do not allow.
+// It works with a single Redis server, a Sentinel failover client, and
+// Redis Cluster (a [redis.ClusterClient]): every script touches the keys
+// of one hash slot only, and the steps that span slots are ordered so that
+// logout stays correct under concurrency and failures (see [Backend]).
+// Client side sharding (Ring) is refused by [NewBackend] and
+// [NewRevocations].
 package redisstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,7 +40,8 @@ import (
 type Options struct {
 	// Prefix starts every key; default "endsession:". Give replicas of
 	// one application the same prefix, and other applications sharing the
-	// Redis another.
+	// Redis another. It must not hold "{" or "}", which choose the hash
+	// slot of a key on Redis Cluster.
 	Prefix string
 	// Timeout bounds every call to Redis; default 500ms. A call past it
 	// fails with [session.ErrUnavailable]. The client must have
@@ -78,15 +83,15 @@ func check(c redis.UniversalClient, o Options, multiKey bool) error {
 	if o.Timeout < 0 {
 		return errors.New("redisstore: Timeout must not be negative")
 	}
+	if strings.ContainsAny(o.Prefix, "{}") {
+		return errors.New("redisstore: Prefix must not contain { or }: they choose a key's hash slot on Redis Cluster")
+	}
 	switch c := c.(type) {
 	case *redis.Client:
 		if !c.Options().ContextTimeoutEnabled {
 			return errTimeoutDisabled
 		}
 	case *redis.ClusterClient:
-		if multiKey {
-			return errors.New("redisstore: Redis Cluster is not supported: use a single server or a failover client")
-		}
 		if !c.Options().ContextTimeoutEnabled {
 			return errTimeoutDisabled
 		}
@@ -103,11 +108,19 @@ func check(c redis.UniversalClient, o Options, multiKey bool) error {
 
 var errTimeoutDisabled = errors.New("redisstore: the client must set ContextTimeoutEnabled, so that Options.Timeout bounds every call")
 
-// call runs fn under the configured timeout and marks its error.
-func call(ctx context.Context, timeout time.Duration, what string, fn func(ctx context.Context) error) error {
+// call runs fn under the configured timeout and marks its error. On
+// Redis Cluster a failure also reloads the client's map of the slots (at
+// most once at a time, in the background): after a failover, go-redis
+// keeps sending a dead master's slots to it until its map is reloaded,
+// which it does by itself only on a redirection or every
+// ClusterStateReloadInterval (a minute by default).
+func call(ctx context.Context, c client, timeout time.Duration, what string, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := fn(ctx); err != nil {
+		if cc, ok := c.(*redis.ClusterClient); ok {
+			cc.ReloadState(context.WithoutCancel(ctx))
+		}
 		return unavailable(what, err)
 	}
 	return nil
@@ -118,16 +131,24 @@ func unavailable(what string, err error) error {
 }
 
 // Backend is a [session.Backend] in Redis. Each session is a string
-// "<prefix>s:<id>" set with a TTL; each index key is a set
-// "<prefix>i:<key>" of session ids, and each session's tags are a set
-// "<prefix>x:<id>", both expiring no sooner than their sessions. Writes
+// "<prefix>s:{<id>}" set with a TTL; each index key is a set
+// "<prefix>i:{<key>}" of session ids, and each session's tags are a set
+// "<prefix>x:{<id>}", both expiring no sooner than their sessions. Writes
 // are Lua scripts, atomic on the server.
 //
-// A request costs one GET; a session write one script call; a Delete
-// one script call for all its ids.
+// On a single server (or a failover client) a request costs one GET; a
+// session write one script call; a Delete one script call for all its
+// ids. On Redis Cluster the braces put a session's record and tags in the
+// slot of its id, and each index key in a slot of its own; a request
+// still costs one GET, a write two round trips (the index keys, then the
+// record) and a Delete two (the records, then the index keys), each
+// pipelined over the nodes concerned. The order of these steps keeps a
+// live session in its index keys whatever fails: see the comment at the
+// top of cluster.go.
 type Backend struct {
-	c    client
-	opts Options
+	c       client
+	opts    Options
+	sharded bool // on Redis Cluster: one slot per script
 }
 
 // NewBackend returns a Backend using c, or an error if c or opts are not
@@ -137,17 +158,18 @@ func NewBackend(c redis.UniversalClient, opts Options) (*Backend, error) {
 	if err := check(c, opts, true); err != nil {
 		return nil, err
 	}
-	return &Backend{c: c, opts: opts}, nil
+	_, sharded := c.(*redis.ClusterClient)
+	return &Backend{c: c, opts: opts, sharded: sharded}, nil
 }
 
-func (b *Backend) sessionKey(id string) string { return b.opts.Prefix + "s:" + id }
-func (b *Backend) tagsKey(id string) string    { return b.opts.Prefix + "x:" + id }
-func (b *Backend) indexKey(k string) string    { return b.opts.Prefix + "i:" + k }
+func (b *Backend) sessionKey(id string) string { return b.opts.Prefix + "s:{" + id + "}" }
+func (b *Backend) tagsKey(id string) string    { return b.opts.Prefix + "x:{" + id + "}" }
+func (b *Backend) indexKey(k string) string    { return b.opts.Prefix + "i:{" + k + "}" }
 
 // Get implements [session.Backend] with one GET.
 func (b *Backend) Get(ctx context.Context, id string) ([]byte, error) {
 	var data []byte
-	err := call(ctx, b.opts.Timeout, "GET", func(ctx context.Context) error {
+	err := call(ctx, b.c, b.opts.Timeout, "GET", func(ctx context.Context) error {
 		v, err := b.c.Get(ctx, b.sessionKey(id)).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return nil
@@ -196,6 +218,9 @@ func (b *Backend) Set(ctx context.Context, id string, data []byte, ttl time.Dura
 	if ms <= 0 {
 		return errors.New("redisstore: ttl must be at least a millisecond")
 	}
+	if b.sharded {
+		return b.setSharded(ctx, id, data, ms, index, update)
+	}
 	keys := make([]string, 0, 2+len(index))
 	keys = append(keys, b.sessionKey(id), b.tagsKey(id))
 	for _, k := range index {
@@ -206,7 +231,7 @@ func (b *Backend) Set(ctx context.Context, id string, data []byte, ttl time.Dura
 		flag = "1"
 	}
 	var stored int64
-	err := call(ctx, b.opts.Timeout, "SET", func(ctx context.Context) error {
+	err := call(ctx, b.c, b.opts.Timeout, "SET", func(ctx context.Context) error {
 		var err error
 		stored, err = setScript.Run(ctx, b.c, keys, data, ms, flag, id).Int64()
 		return err
@@ -235,10 +260,15 @@ end
 return 1
 `)
 
-// Delete implements [session.Backend] with one script call.
+// Delete implements [session.Backend] with one script call (two round
+// trips on Redis Cluster).
 func (b *Backend) Delete(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	if b.sharded {
+		_, err := b.takeSharded(ctx, "DEL", ids...)
+		return err
 	}
 	keys := make([]string, 0, 2*len(ids))
 	args := make([]any, len(ids))
@@ -246,7 +276,7 @@ func (b *Backend) Delete(ctx context.Context, ids ...string) error {
 		keys = append(keys, b.sessionKey(id), b.tagsKey(id))
 		args[i] = id
 	}
-	return call(ctx, b.opts.Timeout, "DEL", func(ctx context.Context) error {
+	return call(ctx, b.c, b.opts.Timeout, "DEL", func(ctx context.Context) error {
 		return deleteScript.Run(ctx, b.c, keys, args...).Err()
 	})
 }
@@ -254,7 +284,7 @@ func (b *Backend) Delete(ctx context.Context, ids ...string) error {
 // Lookup implements [session.Backend] with one SMEMBERS.
 func (b *Backend) Lookup(ctx context.Context, key string) ([]string, error) {
 	var ids []string
-	err := call(ctx, b.opts.Timeout, "SMEMBERS", func(ctx context.Context) error {
+	err := call(ctx, b.c, b.opts.Timeout, "SMEMBERS", func(ctx context.Context) error {
 		var err error
 		ids, err = b.c.SMembers(ctx, b.indexKey(key)).Result()
 		return err

@@ -30,7 +30,7 @@ func NewReplayCache(c redis.UniversalClient, opts Options) (*ReplayCache, error)
 func (rc *ReplayCache) Seen(ctx context.Context, key string, until time.Time) (bool, error) {
 	ttl := max(until.Sub(rc.opts.Now()), time.Second)
 	var fresh bool
-	err := call(ctx, rc.opts.Timeout, "replay check", func(ctx context.Context) error {
+	err := call(ctx, rc.c, rc.opts.Timeout, "replay check", func(ctx context.Context) error {
 		var err error
 		fresh, err = rc.c.SetNX(ctx, rc.opts.Prefix+"j:"+key, "1", ttl).Result()
 		return err
@@ -41,7 +41,7 @@ func (rc *ReplayCache) Seen(ctx context.Context, key string, until time.Time) (b
 // Forget removes key, so that a provider's retry of a logout token whose
 // sessions could not be ended is accepted.
 func (rc *ReplayCache) Forget(ctx context.Context, key string) error {
-	return call(ctx, rc.opts.Timeout, "replay forget", func(ctx context.Context) error {
+	return call(ctx, rc.c, rc.opts.Timeout, "replay forget", func(ctx context.Context) error {
 		return rc.c.Del(ctx, rc.opts.Prefix+"j:"+key).Err()
 	})
 }

@@ -17,14 +17,19 @@ import (
 // back-channel or a front-channel logout received by one replica ends the
 // session on all of them, copies of its cookie included.
 //
-// Each match is a string "<prefix>r:id|<id>" (a logout),
-// "<prefix>r:sid|<issuer>|<sid>" or "<prefix>r:sub|<issuer>|<subject>"
+// Each match is a string "<prefix>{r}:id|<id>" (a logout),
+// "<prefix>{r}:sid|<issuer>|<sid>" or "<prefix>{r}:sub|<issuer>|<subject>"
 // (a provider logout) holding the logout's time and expiring at
 // [session.Match.Until]. Revoked costs one MGET.
 //
+// On Redis Cluster the "{r}" puts the whole list in one hash slot, so
+// that MGET and the budgets' scripts stay on one node: the list is
+// bounded (about 1 KB a match), but every check of a request goes to that
+// node, which the cluster does not spread.
+//
 // The list is bounded as [session.MemoryRevocations] is, by
 // [Options.RevocationLimits]: each budget is a sorted set,
-// "<prefix>rq:logouts", "<prefix>rq:provider" and "<prefix>rq:unverified"
+// "<prefix>{r}:q:logouts", "<prefix>{r}:q:provider" and "<prefix>{r}:q:unverified"
 // (front-channel logouts, [session.Match.Unverified]), of its matches by
 // expiry; past a budget's cap, recording a match drops the one of its
 // budget that lapses soonest, so a flood of front-channel logouts never
@@ -54,9 +59,9 @@ func NewRevocations(c redis.UniversalClient, opts Options) (*Revocations, error)
 
 func (l *Revocations) key(kind, issuer, name string) string {
 	if kind == "id" {
-		return l.opts.Prefix + "r:id|" + name
+		return l.opts.Prefix + "{r}:id|" + name
 	}
-	return l.opts.Prefix + "r:" + kind + "|" + issuer + "|" + name
+	return l.opts.Prefix + "{r}:" + kind + "|" + issuer + "|" + name
 }
 
 // revokeScript keeps the latest logout time of a match, for at least the
@@ -131,8 +136,8 @@ func (l *Revocations) Revoke(ctx context.Context, m session.Match) error {
 	default:
 		budget, other, limit, otherLimit, mode = "provider", "unverified", l.limits.ProviderLogouts, l.limits.UnverifiedLogouts, "signed"
 	}
-	keys := []string{key, l.opts.Prefix + "rq:" + budget, l.opts.Prefix + "rq:" + other}
-	return call(ctx, l.opts.Timeout, "revoke", func(ctx context.Context) error {
+	keys := []string{key, l.opts.Prefix + "{r}:q:" + budget, l.opts.Prefix + "{r}:q:" + other}
+	return call(ctx, l.c, l.opts.Timeout, "revoke", func(ctx context.Context) error {
 		return revokeScript.Run(ctx, l.c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit, otherLimit, mode).Err()
 	})
 }
@@ -154,7 +159,7 @@ func (l *Revocations) Revoked(ctx context.Context, d *session.Data) (bool, error
 		return false, nil
 	}
 	var vals []any
-	err := call(ctx, l.opts.Timeout, "MGET", func(ctx context.Context) error {
+	err := call(ctx, l.c, l.opts.Timeout, "MGET", func(ctx context.Context) error {
 		var err error
 		vals, err = l.c.MGet(ctx, keys...).Result()
 		return err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,7 +21,9 @@ import (
 // stop Redis on purpose.
 func TestMain(m *testing.M) {
 	redis.SetLogger(quiet{})
-	os.Exit(m.Run())
+	code := m.Run()
+	stopSharedCluster()
+	os.Exit(code)
 }
 
 type quiet struct{}
@@ -129,12 +132,28 @@ func (s *redisServer) Client() *redis.Client {
 	return c
 }
 
-// keys lists the keys under prefix.
-func keys(t *testing.T, c *redis.Client, prefix string) []string {
+// keys lists the keys under prefix, on every master of a cluster.
+func keys(t *testing.T, c redis.UniversalClient, prefix string) []string {
 	t.Helper()
-	ks, err := c.Keys(context.Background(), prefix+"*").Result()
+	cc, ok := c.(*redis.ClusterClient)
+	if !ok {
+		ks, err := c.Keys(context.Background(), prefix+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ks
+	}
+	var mu sync.Mutex
+	var all []string
+	err := cc.ForEachMaster(context.Background(), func(ctx context.Context, n *redis.Client) error {
+		ks, err := n.Keys(ctx, prefix+"*").Result()
+		mu.Lock()
+		all = append(all, ks...)
+		mu.Unlock()
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ks
+	return all
 }
