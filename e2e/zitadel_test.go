@@ -22,7 +22,7 @@ import (
 // (e2e/internal/zop), started in process on loopback.
 
 // zitadelApp starts zitadel's provider and the app, whose provider is
-// p(z) (any OpenID provider through discovery, unless p says otherwise).
+// p(z) (the Zitadel preset, through discovery, unless p says otherwise).
 func zitadelApp(t *testing.T, p func(z *zop.Provider) providers.Provider, opts ...func(*middleware.Config)) (*app, *zop.Provider) {
 	t.Helper()
 	addr := peers.AppAddr(t)
@@ -33,7 +33,7 @@ func zitadelApp(t *testing.T, p func(z *zop.Provider) providers.Provider, opts .
 
 // confidential is the provider's confidential client (HTTP Basic).
 func confidential(z *zop.Provider) providers.Provider {
-	return providers.OIDC("zitadel", z.URL, zop.ConfidentialClientID, zop.ConfidentialClientSecret)
+	return providers.Zitadel(z.URL, zop.ConfidentialClientID, zop.ConfidentialClientSecret)
 }
 
 // zitadelLogin opens the protected page, signs in on the provider's form,
@@ -156,7 +156,7 @@ func TestZitadelLoginAndSignOut(t *testing.T) {
 // and zitadel accepts it and returns the state.
 func TestZitadelExpiredHintLogout(t *testing.T) {
 	a, z := zitadelApp(t, func(z *zop.Provider) providers.Provider {
-		return providers.OIDC("zitadel", z.URL, zop.ShortClientID, zop.ShortClientSecret)
+		return providers.Zitadel(z.URL, zop.ShortClientID, zop.ShortClientSecret)
 	})
 	b := browser.New(t)
 	d := zitadelLogin(t, b, a, z)
@@ -187,7 +187,7 @@ func TestZitadelExpiredHintLogout(t *testing.T) {
 // in and out through zitadel.
 func TestZitadelPublicClient(t *testing.T) {
 	a, z := zitadelApp(t, func(z *zop.Provider) providers.Provider {
-		return providers.OIDC("zitadel", z.URL, zop.PublicClientID, "")
+		return providers.Zitadel(z.URL, zop.PublicClientID, "")
 	})
 	b := browser.New(t)
 	d := zitadelLogin(t, b, a, z)
