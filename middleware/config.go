@@ -190,7 +190,7 @@ type Config struct {
 	// Observer, when set, is told of every login, logout, refresh,
 	// back-channel and front-channel logout and rejected request, and of
 	// every call to a provider, for metrics and traces (the nested module
-	// github.com/endsession/endsession/otel implements it with
+	// github.com/endsession/endsession/otelendsession implements it with
 	// OpenTelemetry). Default none, at no cost.
 	Observer Observer
 

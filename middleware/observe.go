@@ -10,7 +10,7 @@ import (
 // every login, logout, refresh, back-channel and front-channel logout and
 // rejected request as an [Event], and every HTTP call to a provider as it
 // starts and ends. Set it in [Config.Observer]; nil, the default, costs
-// nothing. The nested module github.com/endsession/endsession/otel
+// nothing. The nested module github.com/endsession/endsession/otelendsession
 // implements it with OpenTelemetry.
 //
 // Its methods are called on the request's goroutine, with the request's
@@ -44,8 +44,10 @@ const (
 	// failed.
 	EventLogout EventKind = "logout"
 	// EventRefresh is one refresh of a session's tokens at the provider:
-	// Outcome "ok", "failed" (the provider is down; the session goes on)
-	// or "ended" (the provider refused: the session ended).
+	// Outcome "ok", "failed" (the provider or the Locker is down; the
+	// session goes on; Code names the step: "lock", "reread",
+	// "discovery", "token") or "ended" (the provider refused, Code
+	// "invalid_grant": the session ended).
 	EventRefresh EventKind = "refresh"
 	// EventBackchannelLogout is a logout token received: Outcome "ok",
 	// "rejected" (a bad token, Code why) or "failed" (the store, the
