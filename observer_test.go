@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/endsession/endsession/devprovider"
 	"github.com/endsession/endsession/middleware"
+	"github.com/endsession/endsession/providers"
 )
 
 // recordingObserver notes every event and provider call it is told of.
@@ -143,5 +145,47 @@ func TestObserverIsToldOfEventsAndProviderCalls(t *testing.T) {
 	defer tr.mu.Unlock()
 	if len(tr.bad) != 0 {
 		t.Errorf("calls sent without the Observer's context and header: %q", tr.bad)
+	}
+}
+
+// serverLogout is a logout strategy that ends the provider's session
+// with a server-to-server call to its end-session endpoint.
+type serverLogout struct{ url string }
+
+func (l serverLogout) EndSession(ctx context.Context, req *providers.LogoutRequest) (providers.Action, error) {
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, l.url+"?id_token_hint="+url.QueryEscape(req.IDToken), nil)
+	if err != nil {
+		return providers.Action{}, err
+	}
+	resp, err := req.HTTPClient.Do(r)
+	if err != nil {
+		return providers.Action{}, err
+	}
+	resp.Body.Close()
+	return providers.Action{Calls: []string{"GET end_session"}}, nil
+}
+
+// TestObserverSeesServerToServerLogout: a logout strategy's calls are
+// provider calls of the end_session endpoint, without their query.
+func TestObserverSeesServerToServerLogout(t *testing.T) {
+	obs := &recordingObserver{}
+	s := newStack(t, withMW(func(c *middleware.Config) { c.Observer = obs }))
+	s.restart(func(c *middleware.Config) {
+		c.Providers[0].Logout = serverLogout{url: s.op.Issuer() + string(devprovider.EndSession)}
+	})
+	s.login()
+	s.postLogout(s.appURL)
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if !slices.Contains(obs.calls, "dev end_session GET") {
+		t.Fatalf("no end_session call in %q", obs.calls)
+	}
+	for _, u := range obs.urls {
+		if u.RawQuery != "" {
+			t.Errorf("a provider call's URL %v has a query", u)
+		}
+	}
+	if !slices.Contains(obs.events, "logout provider=dev ok reason=user") {
+		t.Errorf("no logout event in %q", obs.events)
 	}
 }
