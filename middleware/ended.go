@@ -77,7 +77,8 @@ type LogoutEvent struct {
 	//
 	// Set headers only: the middleware writes the status and the body.
 	// Both are nil for a provider's back-channel or front-channel logout,
-	// whose answer no page of the user's reads.
+	// whose answer no page of the user's reads, and for a refresh that a
+	// [Middleware.TokenSource] made, which answers no request.
 	Request *http.Request
 	// Response is the response to Request, or nil; see Request. Set
 	// headers only.
@@ -168,7 +169,10 @@ func (m *Middleware) sessionEnded(w http.ResponseWriter, r *http.Request, reason
 	}
 	rep.add("session.delete", nil, "the store deleted the session")
 	e := eventFor(reason, d)
-	e.Request, e.Response = r, w
+	if _, detached := w.(detachedWriter); !detached {
+		// A token source's refresh answers no browser.
+		e.Request, e.Response = r, w
+	}
 	m.erase(r.Context(), e, &rep)
 }
 

@@ -169,7 +169,11 @@ func (m *Middleware) refreshLeader(w http.ResponseWriter, r *http.Request, p *pr
 		case !refreshDue(fresh, now, m.cfg.RefreshMargin):
 			return refreshResult{data: fresh}
 		}
-		d = fresh
+		// A cookie holds an older session than a token source that
+		// refreshed it after the response was written.
+		if !fresh.Expiry.Before(d.Expiry) {
+			d = fresh
+		}
 	}
 	resolved, err := m.resolve(ctx, p)
 	if err != nil {
