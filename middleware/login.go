@@ -118,11 +118,6 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, "login", newError(http.StatusInternalServerError, "internal", "Sign-in could not start.", err))
 		return
 	}
-	m.dropOldFlows(w, r)
-	http.SetCookie(w, &http.Cookie{
-		Name: m.flowCookiePrefix() + f.State, Value: value, Path: stateCookiePath,
-		MaxAge: int(m.cfg.LoginTimeout / time.Second), HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode,
-	})
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)}
 	for k, vs := range p.AuthParams {
 		for _, v := range vs {
@@ -130,8 +125,21 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	opts = append(opts, params...)
+	target := resolved.OAuth2.AuthCodeURL(f.State, opts...)
+	if usesPAR(p, resolved.Endpoints) {
+		// Pushed first, before any cookie: a failure leaves no flow.
+		if target, err = m.pushAuthorization(r.Context(), p, resolved, target); err != nil {
+			m.fail(w, r, "login", providerError(p.Name, "par", err))
+			return
+		}
+	}
+	m.dropOldFlows(w, r)
+	http.SetCookie(w, &http.Cookie{
+		Name: m.flowCookiePrefix() + f.State, Value: value, Path: stateCookiePath,
+		MaxAge: int(m.cfg.LoginTimeout / time.Second), HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode,
+	})
 	m.log.InfoContext(r.Context(), "login started", "event", "login", "provider", p.Name, "correlation_id", correlationID(r))
-	http.Redirect(w, r, resolved.OAuth2.AuthCodeURL(f.State, opts...), http.StatusFound)
+	http.Redirect(w, r, target, http.StatusFound)
 }
 
 // loginProvider picks the provider of a login: the named one, or the only

@@ -117,7 +117,11 @@ func fixFor(name, step string, err error) string {
 	case step == "discovery":
 		return fmt.Sprintf("provider %q has no usable discovery document (status %d) at its Issuer + /.well-known/openid-configuration: check Issuer, or DiscoveryURL", name, status)
 	case step == "token" && (code == "invalid_client" || status == http.StatusUnauthorized):
-		return fmt.Sprintf("provider %q refused the application's client credentials at its token endpoint (invalid_client): check ClientID, ClientSecret and AuthMethod against the client registered there", name)
+		return fmt.Sprintf("provider %q refused the application's client credentials at its token endpoint (invalid_client): check ClientID, ClientSecret or ClientKey (and the public key registered there) and AuthMethod against the client registered there", name)
+	case step == "par" && (code == "invalid_client" || status == http.StatusUnauthorized):
+		return fmt.Sprintf("provider %q refused the application's client credentials at its pushed authorization request endpoint (invalid_client): check ClientID, ClientSecret or ClientKey (and the public key registered there) and AuthMethod against the client registered there", name)
+	case step == "par":
+		return fmt.Sprintf("provider %q refused the pushed authorization request (status %d %s): check the client's registration there (its redirect URI, PAR allowed), or that the endpoint answers a request_uri", name, status, code)
 	case step == "token" && code == "unauthorized_client":
 		return fmt.Sprintf("provider %q does not allow this client the authorization code grant (unauthorized_client): check the client's registration there", name)
 	case step == "token":

@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"strings"
 
-	"golang.org/x/oauth2"
-
 	"github.com/endsession/endsession/providers"
 	"github.com/endsession/endsession/session"
 )
@@ -20,9 +18,10 @@ import (
 // LogoutTimeout; only the refresh token for a provider whose endpoint
 // takes nothing else (Provider.RevokeRefreshOnly), or only one of them for
 // a provider where one revocation ends the grant (Provider.RevokeEndsGrant):
-// the second would be refused. The client
-// authenticates as at the token endpoint. A failure is reported and
-// logged; it never holds the logout back.
+// the second would be refused. The client authenticates as at the token
+// endpoint, or with a method the revocation endpoint lists as its own
+// (revocation_endpoint_auth_methods_supported) when that one is not among
+// them. A failure is reported and logged; it never holds the logout back.
 func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *providers.Resolved, d *session.Data, rep *LogoutReport) {
 	endpoint := resolved.Endpoints.RevocationURL
 	access := d.AccessToken
@@ -43,7 +42,7 @@ func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *pr
 		if t.token == "" {
 			continue
 		}
-		if err := m.revoke(ctx, resolved.OAuth2, endpoint, t.token, t.hint); err != nil {
+		if err := m.revoke(ctx, p, resolved, t.token, t.hint); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", t.hint, err))
 			continue
 		}
@@ -66,24 +65,21 @@ func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *pr
 
 // revoke posts one revocation request. Only 200 means revoked (RFC 7009
 // §2.2: an unknown token is 200 too).
-func (m *Middleware) revoke(ctx context.Context, cfg *oauth2.Config, endpoint, token, hint string) error {
+func (m *Middleware) revoke(ctx context.Context, p *provider, resolved *providers.Resolved, token, hint string) error {
 	form := url.Values{"token": {token}, "token_type_hint": {hint}}
-	basic := cfg.Endpoint.AuthStyle == oauth2.AuthStyleInHeader
-	if !basic {
-		form.Set("client_id", cfg.ClientID)
-		if cfg.ClientSecret != "" {
-			form.Set("client_secret", cfg.ClientSecret)
-		}
+	method := p.RevocationAuthMethod(resolved.Endpoints.RevocationAuthMethods)
+	basic, err := m.addClientAuth(p, method, resolved.OAuth2.Endpoint.TokenURL, form)
+	if err != nil {
+		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, resolved.Endpoints.RevocationURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if basic {
-		// RFC 6749 §2.3.1: the id and secret are form-encoded first.
-		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+		setBasicAuth(req, p)
 	}
 	resp, err := m.cfg.HTTPClient.Do(req)
 	if err != nil {

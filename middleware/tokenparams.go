@@ -12,11 +12,14 @@ import (
 )
 
 // tokenClient returns the client of p's token requests: Config.HTTPClient,
-// adding p.TokenParams to the body of every request to the token endpoint
-// (the code exchange and the refresh alike). x/oauth2 takes extra
-// parameters for the exchange only, and keeps one value per name.
+// adding to the body of every request to the token endpoint (the code
+// exchange and the refresh alike) p.TokenParams and, for a
+// private_key_jwt client, a fresh client assertion. x/oauth2 takes extra
+// parameters for the exchange only, keeps one value per name, and knows
+// no client assertion; its x/oauth2 types are kept all the same.
 func (m *Middleware) tokenClient(p *provider, resolved *providers.Resolved) *http.Client {
-	if len(p.TokenParams) == 0 {
+	withKey := p.TokenAuthMethod() == providers.AuthPrivateKeyJWT
+	if len(p.TokenParams) == 0 && !withKey {
 		return m.cfg.HTTPClient
 	}
 	c := *m.cfg.HTTPClient
@@ -24,16 +27,24 @@ func (m *Middleware) tokenClient(p *provider, resolved *providers.Resolved) *htt
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c.Transport = &tokenParams{next: next, tokenURL: resolved.OAuth2.Endpoint.TokenURL, params: p.TokenParams}
+	t := &tokenParams{next: next, tokenURL: resolved.OAuth2.Endpoint.TokenURL, params: p.TokenParams}
+	if withKey {
+		t.auth = func(form url.Values) error {
+			_, err := m.addClientAuth(p, providers.AuthPrivateKeyJWT, t.tokenURL, form)
+			return err
+		}
+	}
+	c.Transport = t
 	return &c
 }
 
 // tokenParams is a RoundTripper that adds params to the form of the POSTs
-// to tokenURL.
+// to tokenURL, and the client's credentials with auth when it is set.
 type tokenParams struct {
 	next     http.RoundTripper
 	tokenURL string
 	params   url.Values
+	auth     func(form url.Values) error
 }
 
 func (t *tokenParams) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -54,6 +65,11 @@ func (t *tokenParams) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue // the protocol's own parameters win
 		}
 		form[k] = append([]string(nil), vs...)
+	}
+	if t.auth != nil {
+		if err := t.auth(form); err != nil {
+			return nil, err
+		}
 	}
 	body := form.Encode()
 	out := req.Clone(req.Context())

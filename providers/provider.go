@@ -28,6 +28,10 @@ const (
 	// AuthNone sends only the client id, for public clients, which rely
 	// on PKCE. It is the default for clients without a secret.
 	AuthNone AuthMethod = "none"
+	// AuthPrivateKeyJWT sends a short-lived assertion signed with the
+	// application's key ("private_key_jwt", RFC 7523), [Provider.ClientKey].
+	// It is the default for clients with a ClientKey.
+	AuthPrivateKeyJWT AuthMethod = "private_key_jwt"
 )
 
 // Provider describes one OpenID Connect provider and the application's
@@ -59,9 +63,25 @@ type Provider struct {
 	// ClientSecret is the application's secret at the provider. An empty
 	// ClientSecret makes a public client.
 	ClientSecret string
-	// AuthMethod is the client authentication at the token endpoint;
-	// default AuthBasic with a secret, AuthNone without.
+	// AuthMethod is the client authentication at the token endpoint (and
+	// at the pushed authorization endpoint); default AuthPrivateKeyJWT
+	// with a ClientKey, else AuthBasic with a secret, AuthNone without. At
+	// the revocation endpoint the same method is used unless the
+	// provider's discovery lists others there
+	// (revocation_endpoint_auth_methods_supported): then one of those the
+	// client has credentials for.
 	AuthMethod AuthMethod
+	// ClientKey is the application's signing key for AuthPrivateKeyJWT;
+	// nil for a client that authenticates otherwise. It is checked by
+	// Validate (the key's type matches its algorithm).
+	ClientKey *ClientKey
+	// PushedAuthorization sends each login's authorization request to the
+	// provider's pushed authorization request endpoint first (PAR,
+	// RFC 9126), when discovery advertises one (or
+	// Endpoints.PushedAuthURL is set): the browser then only carries
+	// client_id and request_uri. A provider whose discovery says
+	// require_pushed_authorization_requests gets PAR without it.
+	PushedAuthorization bool
 
 	// Scopes requested at login; default "openid", "profile", "email".
 	// "openid" is added when missing.
@@ -124,6 +144,18 @@ type Endpoints struct {
 	EndSessionURL string
 	// RevocationURL is the RFC 7009 revocation endpoint.
 	RevocationURL string
+	// PushedAuthURL is the pushed authorization request endpoint
+	// (RFC 9126), or empty.
+	PushedAuthURL string
+	// RequirePushed is true when the provider takes authorization
+	// requests only through PushedAuthURL.
+	RequirePushed bool
+	// TokenAuthMethods are the client authentication methods the token
+	// endpoint supports, as discovery lists them; empty when unknown.
+	TokenAuthMethods []string
+	// RevocationAuthMethods are those of the revocation endpoint; empty
+	// when unknown, which means the token endpoint's.
+	RevocationAuthMethods []string
 	// IssParameter is true when the provider always sends "iss" on the
 	// authorization response (RFC 9207): its absence is then an error.
 	IssParameter bool
@@ -172,9 +204,23 @@ func (p *Provider) Validate() error {
 		if p.ClientSecret == "" {
 			return fmt.Errorf("providers: %s: %s needs a ClientSecret", p.Name, p.authMethod())
 		}
+	case AuthPrivateKeyJWT:
+		if p.ClientKey == nil {
+			return fmt.Errorf("providers: %s: private_key_jwt needs a ClientKey", p.Name)
+		}
 	case AuthNone:
 	default:
 		return fmt.Errorf("providers: %s: unknown AuthMethod %q", p.Name, p.AuthMethod)
+	}
+	if p.ClientKey != nil {
+		if _, err := p.ClientKey.algorithm(); err != nil {
+			return fmt.Errorf("providers: %s: %w", p.Name, err)
+		}
+	}
+	if u := p.Endpoints.PushedAuthURL; u != "" {
+		if err := absoluteURL(u); err != nil {
+			return fmt.Errorf("providers: %s: endpoint: %w", p.Name, err)
+		}
 	}
 	if p.explicit() {
 		if p.Endpoints.JWKSURL == "" {
@@ -222,10 +268,16 @@ func absoluteURL(s string) error {
 	return nil
 }
 
+// TokenAuthMethod returns the client authentication at the token
+// endpoint: AuthMethod, or its default.
+func (p *Provider) TokenAuthMethod() AuthMethod { return p.authMethod() }
+
 func (p *Provider) authMethod() AuthMethod {
 	switch {
 	case p.AuthMethod != "":
 		return p.AuthMethod
+	case p.ClientKey != nil:
+		return AuthPrivateKeyJWT
 	case p.ClientSecret == "":
 		return AuthNone
 	default:
@@ -279,7 +331,14 @@ func (p *Provider) Resolve(ctx context.Context, redirectURL string) (*Resolved, 
 		Scopes:       p.scopes(),
 		Endpoint:     oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
 	}
-	if p.authMethod() != AuthBasic {
+	switch p.authMethod() {
+	case AuthBasic:
+	case AuthPrivateKeyJWT:
+		// x/oauth2 sends the client_id; the middleware adds the assertion
+		// to each token request.
+		cfg.ClientSecret = ""
+		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	default:
 		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	}
 	op := (&oidc.ProviderConfig{
@@ -318,15 +377,19 @@ func (p *Provider) scopes() []string {
 
 // discoveryDoc is the part of the discovery document the middleware uses.
 type discoveryDoc struct {
-	Issuer        string   `json:"issuer"`
-	AuthURL       string   `json:"authorization_endpoint"`
-	TokenURL      string   `json:"token_endpoint"`
-	UserInfoURL   string   `json:"userinfo_endpoint"`
-	JWKSURL       string   `json:"jwks_uri"`
-	EndSessionURL string   `json:"end_session_endpoint"`
-	RevocationURL string   `json:"revocation_endpoint"`
-	IssParameter  bool     `json:"authorization_response_iss_parameter_supported"`
-	SigningAlgs   []string `json:"id_token_signing_alg_values_supported"`
+	Issuer         string   `json:"issuer"`
+	AuthURL        string   `json:"authorization_endpoint"`
+	TokenURL       string   `json:"token_endpoint"`
+	UserInfoURL    string   `json:"userinfo_endpoint"`
+	JWKSURL        string   `json:"jwks_uri"`
+	EndSessionURL  string   `json:"end_session_endpoint"`
+	RevocationURL  string   `json:"revocation_endpoint"`
+	IssParameter   bool     `json:"authorization_response_iss_parameter_supported"`
+	SigningAlgs    []string `json:"id_token_signing_alg_values_supported"`
+	PushedAuthURL  string   `json:"pushed_authorization_request_endpoint"`
+	RequirePushed  bool     `json:"require_pushed_authorization_requests"`
+	TokenAuth      []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationAuth []string `json:"revocation_endpoint_auth_methods_supported"`
 }
 
 // Discover fetches and checks the provider's discovery document: its
@@ -372,6 +435,8 @@ func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
 		AuthURL: doc.AuthURL, TokenURL: doc.TokenURL, UserInfoURL: doc.UserInfoURL, JWKSURL: doc.JWKSURL,
 		EndSessionURL: doc.EndSessionURL, RevocationURL: doc.RevocationURL,
 		IssParameter: doc.IssParameter, SigningAlgs: doc.SigningAlgs,
+		PushedAuthURL: doc.PushedAuthURL, RequirePushed: doc.RequirePushed,
+		TokenAuthMethods: doc.TokenAuth, RevocationAuthMethods: doc.RevocationAuth,
 	}
 	// Explicitly configured endpoints win over discovery.
 	for _, f := range []struct {
@@ -380,7 +445,7 @@ func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
 	}{
 		{&e.AuthURL, p.Endpoints.AuthURL}, {&e.TokenURL, p.Endpoints.TokenURL}, {&e.JWKSURL, p.Endpoints.JWKSURL},
 		{&e.UserInfoURL, p.Endpoints.UserInfoURL}, {&e.EndSessionURL, p.Endpoints.EndSessionURL},
-		{&e.RevocationURL, p.Endpoints.RevocationURL},
+		{&e.RevocationURL, p.Endpoints.RevocationURL}, {&e.PushedAuthURL, p.Endpoints.PushedAuthURL},
 	} {
 		if f.src != "" {
 			*f.dst = f.src
