@@ -17,7 +17,10 @@ import (
 // The provider loads it in an iframe of its logout page with the iss and
 // sid parameters (OpenID Connect Front-Channel Logout 1.0); both are
 // required, iss must be a configured provider's issuer and sid at most
-// [session.MaxMatchLen] bytes. Every session with that sid at that
+// [session.MaxMatchLen] bytes. The one exception is a provider that sends
+// sid alone, as Microsoft Entra ID does: when exactly one configured
+// provider says so ([providers.Provider.FrontchannelSIDOnly]), a request
+// without iss is that provider's. Every session with that sid at that
 // provider ends, through [session.Store.EndSessions], and when the
 // request carries the session cookie of that very session, the cookies
 // are expired in the response. [Config.OnLogout] runs with
@@ -54,6 +57,13 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 	q := r.URL.Query()
 	iss, sid := q.Get("iss"), q.Get("sid")
 	p := m.providerByIssuer(iss)
+	if _, sent := q["iss"]; !sent {
+		// A provider that sends sid alone (Provider.FrontchannelSIDOnly)
+		// names itself by being the only one that does.
+		if p = m.sidOnlyProvider(); p != nil {
+			iss = p.Issuer
+		}
+	}
 	ancestors := "'none'"
 	if p != nil {
 		ancestors = m.frameAncestors(p)
@@ -77,7 +87,7 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		w.Header().Set("Allow", "GET, HEAD")
 		reject(http.StatusMethodNotAllowed, "method_not_allowed", "This address only takes the provider's logout frame.", "method "+r.Method)
 		return
-	case len(q["iss"]) != 1 || len(q["sid"]) != 1 || iss == "" || sid == "":
+	case len(q["iss"]) > 1 || len(q["sid"]) != 1 || iss == "" || sid == "":
 		reject(http.StatusBadRequest, "invalid_request", "This sign-out request is incomplete.", "iss and sid must both be given once")
 		return
 	case len(sid) > session.MaxMatchLen:
@@ -111,6 +121,21 @@ func (m *Middleware) frontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		"own_session", ownMatched, "correlation_id", cid)
 	m.observe(r.Context(), Event{Kind: EventFrontchannelLogout, Provider: p.Name, Outcome: OutcomeOK})
 	page(http.StatusOK, "You are signed out of this site.")
+}
+
+// sidOnlyProvider returns the one configured provider whose front-channel
+// logout sends sid without iss; nil when none does or several do.
+func (m *Middleware) sidOnlyProvider() *provider {
+	var found *provider
+	for _, p := range m.order {
+		if p.HasLogin() && p.FrontchannelSIDOnly {
+			if found != nil {
+				return nil
+			}
+			found = p
+		}
+	}
+	return found
 }
 
 // providerByIssuer returns the first configured provider with issuer iss.

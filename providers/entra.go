@@ -48,17 +48,20 @@ const EntraConsumersTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 // checks post_logout_redirect_uri against the reply URLs).
 //
 // Channels: Entra has front-channel logout ("Front-channel logout URL" in
-// the app registration; discovery says frontchannel_logout_supported) and
-// no back-channel logout. Its discovery does not advertise
-// frontchannel_logout_session_supported, and the middleware's
-// front-channel route requires iss and sid: whether Entra sends them is
-// not documented (inferred: not reliably), so do not count on it. No
-// RFC 9207 "iss" on the callback (inferred: not in discovery). Entra has
-// no revocation endpoint.
+// the app registration: AppURL + "/auth/frontchannel-logout";
+// discovery says frontchannel_logout_supported) and no back-channel
+// logout. Its front-channel request carries sid and no iss, against the
+// specification (reported on Microsoft Q&A; not in Microsoft's protocol
+// pages): the preset sets FrontchannelSIDOnly, so the middleware's route
+// takes it, as long as no other configured provider says the same. The
+// ID token has sid only with the "sid" optional claim: add it, or no
+// session matches. No RFC 9207 "iss" on the callback (inferred: not in
+// discovery). Entra has no revocation endpoint.
 //
 // Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc
 // Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference
 // Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow
+// Documentation: https://learn.microsoft.com/en-us/answers/questions/11341/oidc-front-channel-logout-not-adhering-to-spec
 // Documentation: https://aaddevsup.azurewebsites.net/2022/03/how-to-logout-of-an-oauth2-application-without-getting-prompted-to-select-a-user/
 func Entra(tenant, clientID, clientSecret string) Provider {
 	method := AuthPost
@@ -76,6 +79,8 @@ func Entra(tenant, clientID, clientSecret string) Provider {
 		// No id_token_hint is sent, so the stored ID token need not be
 		// fresh: no refresh before the logout.
 		ExpiredHintAccepted: true,
+		// Entra's front-channel logout sends sid without iss.
+		FrontchannelSIDOnly: true,
 	}
 	switch t := strings.ToLower(tenant); {
 	case t == "consumers":

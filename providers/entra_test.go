@@ -133,3 +133,58 @@ func TestEntraTenants(t *testing.T) {
 		}
 	}
 }
+
+// TestEntraFrontchannelLogout: Entra's front-channel logout loads the
+// Front-channel logout URL with sid and without iss. The preset says so
+// (Provider.FrontchannelSIDOnly), and the route ends the session with
+// that sid at Entra; without the preset's word such a request is refused.
+func TestEntraFrontchannelLogout(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		sidOnly bool
+		status  int
+	}{{"preset", true, http.StatusOK}, {"iss required", false, http.StatusBadRequest}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := providers.Entra(entraTenant, entraClient, entraSecret)
+			if !p.FrontchannelSIDOnly {
+				t.Fatal("the Entra preset does not say its front-channel logout has no iss")
+			}
+			p.FrontchannelSIDOnly = tc.sidOnly
+			op := entraFake(t)
+			n := newInternet()
+			n.handle(entraHost, op)
+			a := newApp(t, n, nil, p)
+			a.login("entra")
+			// Entra's iframe is a third-party context: no cookie of the app.
+			resp, err := http.Get(a.URL + "/auth/frontchannel-logout?sid=sid-42")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("front-channel logout answered %s, want %d", resp.Status, tc.status)
+			}
+			if _, ok := a.session(); ok == tc.sidOnly {
+				t.Errorf("session still there: %v, want %v", ok, !tc.sidOnly)
+			}
+		})
+	}
+}
+
+// TestEntraFrontchannelTwoTenants: with two providers that send sid
+// alone, a request without iss names neither, and is refused.
+func TestEntraFrontchannelTwoTenants(t *testing.T) {
+	a1 := providers.Entra(entraTenant, entraClient, entraSecret)
+	a1.Name = "entra-a"
+	a2 := providers.Entra("0b5d0c4e-2f3a-4b1c-8d9e-7a6b5c4d3e2f", entraClient, entraSecret)
+	a2.Name = "entra-b"
+	a := newApp(t, newInternet(), nil, a1, a2)
+	resp, err := http.Get(a.URL + "/auth/frontchannel-logout?sid=sid-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("front-channel logout answered %s, want 400", resp.Status)
+	}
+}

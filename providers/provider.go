@@ -124,6 +124,13 @@ type Provider struct {
 	// and that a token already revoked is refused: at logout only the
 	// refresh token is sent when there is one, else the access token.
 	RevokeEndsGrant bool
+	// FrontchannelSIDOnly says the provider's front-channel logout
+	// request carries sid without iss, as Microsoft Entra ID's does,
+	// against OpenID Connect Front-Channel Logout 1.0. The front-channel
+	// route then takes a request with sid alone for this provider, when
+	// it is the only configured provider that says so; one with iss is
+	// checked as always.
+	FrontchannelSIDOnly bool
 
 	// err is a preset's configuration error, reported by Validate.
 	err error
