@@ -24,6 +24,8 @@ type recordingObserver struct {
 	// ends counts the calls whose end was reported, by endpoint.
 	ends map[string]int
 	urls []*url.URL
+	// text is everything the observer was given, for the leak check.
+	text strings.Builder
 }
 
 func (o *recordingObserver) Observe(_ context.Context, e middleware.Event) {
@@ -43,6 +45,12 @@ func (o *recordingObserver) Observe(_ context.Context, e middleware.Event) {
 		s += " without report"
 	}
 	o.events = append(o.events, strings.Join(strings.Fields(s), " "))
+	cp := e
+	cp.Report = nil
+	fmt.Fprintf(&o.text, "%+v\n", cp)
+	if e.Report != nil {
+		fmt.Fprintf(&o.text, "%+v\n", *e.Report)
+	}
 }
 
 type callMark struct{}
@@ -51,6 +59,7 @@ func (o *recordingObserver) ProviderCall(ctx context.Context, c middleware.Provi
 	o.mu.Lock()
 	o.calls = append(o.calls, c.Provider+" "+c.Endpoint+" "+c.Method)
 	o.urls = append(o.urls, c.URL)
+	fmt.Fprintf(&o.text, "%s %s %s %s\n", c.Provider, c.Endpoint, c.Method, c.URL)
 	o.mu.Unlock()
 	c.Header.Set("X-Observed", c.Endpoint)
 	return context.WithValue(ctx, callMark{}, c.Endpoint), func(status int, err error) {
@@ -85,7 +94,8 @@ func (t *markCheckingTransport) RoundTrip(req *http.Request) (*http.Response, er
 // TestObserverIsToldOfEventsAndProviderCalls runs a login, a refresh, a
 // logout, rejected inputs and a back-channel logout with an Observer: it
 // is told of each, and of every call to the provider, by endpoint, which
-// is sent with the context and header the Observer gave it.
+// is sent with the context and header the Observer gave it. It is given
+// no token, code, cookie value or personal claim.
 func TestObserverIsToldOfEventsAndProviderCalls(t *testing.T) {
 	obs := &recordingObserver{}
 	tr := &markCheckingTransport{}
@@ -139,6 +149,12 @@ func TestObserverIsToldOfEventsAndProviderCalls(t *testing.T) {
 	for _, u := range obs.urls {
 		if u.RawQuery != "" || u.User != nil || u.Host == "" {
 			t.Errorf("a provider call's URL %v has a query or user, or no host", u)
+		}
+	}
+	s.assertNoLeak(t, obs.text.String())
+	for _, p := range personal {
+		if strings.Contains(obs.text.String(), p) {
+			t.Errorf("the Observer was given personal data %q", p)
 		}
 	}
 	tr.mu.Lock()
