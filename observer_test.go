@@ -205,3 +205,19 @@ func TestObserverSeesServerToServerLogout(t *testing.T) {
 		t.Errorf("no logout event in %q", obs.events)
 	}
 }
+
+// TestObserverSeesPushedAuthorization: a pushed authorization request is
+// a provider call of its own endpoint.
+func TestObserverSeesPushedAuthorization(t *testing.T) {
+	obs := &recordingObserver{}
+	s := newStack(t, withMW(func(c *middleware.Config) {
+		c.Observer = obs
+		c.Providers[0].PushedAuthorization = true
+	}))
+	s.login()
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if !slices.Contains(obs.calls, "dev pushed_authorization POST") {
+		t.Fatalf("no pushed_authorization call in %q", obs.calls)
+	}
+}

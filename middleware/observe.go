@@ -101,9 +101,10 @@ type Event struct {
 type ProviderCall struct {
 	// Provider is the provider's Name.
 	Provider string
-	// Endpoint is what is called: "discovery", "keys", "token",
-	// "userinfo", "revocation", "end_session" (the server-to-server calls
-	// of a logout strategy), or "other".
+	// Endpoint is what is called: "discovery", "keys",
+	// "pushed_authorization" (RFC 9126), "token", "userinfo",
+	// "revocation", "end_session" (the server-to-server calls of a logout
+	// strategy), or "other".
 	Endpoint string
 	// Method is the request's method.
 	Method string

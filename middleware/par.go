@@ -49,7 +49,7 @@ func (m *Middleware) pushAuthorization(ctx context.Context, p *provider, resolve
 	if err != nil {
 		return "", err
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.ProviderTimeout)
+	ctx, cancel := context.WithTimeout(m.providerCall(ctx, p.Name, "pushed_authorization"), m.cfg.ProviderTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -34,8 +34,8 @@
 //
 // and a histogram, endsession.provider.call.duration (seconds), of every
 // HTTP call to a provider: endsession.provider, endsession.endpoint
-// ("discovery", "keys", "token", "userinfo", "revocation",
-// "end_session"), http.request.method, http.response.status_code, and
+// ("discovery", "keys", "pushed_authorization", "token", "userinfo",
+// "revocation", "end_session"), http.request.method, http.response.status_code, and
 // error.type when the call failed.
 //
 // Every value is a name or a code, never a user's: the metrics stay of
