@@ -51,6 +51,11 @@ type Config struct {
 	// PostLogoutPath is where users land after logout when the logout
 	// request named no return_to; default "/".
 	PostLogoutPath string
+	// SessionInfo, when set, serves PathPrefix + "/session": JSON for
+	// single-page applications with the user's non-secret claims and when
+	// the session ends; see [Middleware.SessionInfoHandler]. Default: not
+	// served.
+	SessionInfo *SessionInfo
 
 	// Lifetime of sessions. Default: 24 hours idle, 7 days absolute.
 	Lifetime session.Lifetime

@@ -91,6 +91,9 @@ func New(cfg Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.SessionInfo, err = sessionInfoDefaults(cfg.SessionInfo); err != nil {
+		return nil, err
+	}
 	secure := app.Scheme == "https"
 	if !secure && !loopback(app.Hostname()) {
 		cfg.Logger.Warn("AppURL is plain http on a host that is not loopback: cookies are not Secure and travel in clear; use https",
@@ -137,6 +140,9 @@ func New(cfg Config) (*Middleware, error) {
 
 		"/backchannel-logout":  m.backchannelLogout,
 		"/frontchannel-logout": m.frontchannelLogout,
+	}
+	if cfg.SessionInfo != nil {
+		m.routes["/session"] = m.sessionInfo
 	}
 	callbacks, err := callbackRoutes(m.order, m.callback)
 	if err != nil {

@@ -3,8 +3,8 @@ package middleware
 import "net/http"
 
 // Routes returns a handler of the middleware's own routes alone (login,
-// callback, logout, landing, back-channel and front-channel logout, under
-// PathPrefix), answering 404 for any other path, for routers that must be
+// callback, logout, landing, back-channel and front-channel logout, and
+// session info when configured, under PathPrefix), answering 404 for any other path, for routers that must be
 // told which paths the middleware serves. The application's requests still
 // need [Middleware.Handler] for their session.
 //
