@@ -36,6 +36,18 @@
 // correlation id, already logged; never a token or a provider's text.
 // [Config.Pages] replaces the pages it renders.
 //
+// # Logs, metrics and traces
+//
+// Every record of a request is logged to [Config.Logger] with the
+// request's context, so that a handler that adds trace and span ids
+// finds them, and with its correlation id: the request's X-Request-Id
+// when valid, else its traceparent's trace id, else a random id (see
+// [Config.Logger]). [Config.Observer] is told of each login, logout,
+// refresh, back-channel and front-channel logout and rejected request,
+// and of every call to a provider; the nested module
+// github.com/endsession/endsession/otelendsession records them as
+// OpenTelemetry metrics and spans.
+//
 // # Package names
 //
 // The package is named middleware, as chi's is. In a file that imports
