@@ -168,7 +168,7 @@ func (s *CookieStore) Load(r *http.Request) (*Data, error) {
 		return nil, nil
 	}
 	var d *Data
-	if known := s.verified.get(parts); known != nil {
+	if known, fp := s.verified.lookup(parts); known != nil {
 		d = clone(known)
 	} else {
 		d = new(Data)
@@ -176,9 +176,7 @@ func (s *CookieStore) Load(r *http.Request) (*Data, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
-		if s.verified != nil {
-			s.verified.put(parts, clone(d), size)
-		}
+		s.verified.remember(fp, parts, d, size)
 	}
 	return live(r.Context(), d, s.now(), s.revocations)
 }

@@ -16,11 +16,13 @@ func TestCookieStoreCacheServesVerifiedValues(t *testing.T) {
 	if len(cookies) < 2 {
 		t.Fatalf("want a chunked session, got %d cookie(s)", len(cookies))
 	}
+	// The second request with the value puts it in the cache.
+	s.Load(requestWith(cookies...))
 	first, err := s.Load(requestWith(cookies...))
 	if err != nil || first == nil {
 		t.Fatalf("Load = %v, %v", first, err)
 	}
-	if s.verified.get(partsOf(cookies)) == nil {
+	if !cachedIn(s, partsOf(cookies)) {
 		t.Fatal("a verified value was not cached")
 	}
 	// The caller owns what Load returns: changing it changes nothing for
@@ -104,16 +106,25 @@ func TestCookieStoreCacheForgetsReplacedAndDeletedValues(t *testing.T) {
 	d := sampleData(100)
 	cookies := saved(t, s, d)
 	s.Load(requestWith(cookies...))
+	s.Load(requestWith(cookies...))
+	if !cachedIn(s, partsOf(cookies)) {
+		t.Fatal("a value seen twice was not cached")
+	}
 	rec := httptest.NewRecorder()
 	if err := s.Save(rec, requestWith(cookies...), d); err != nil {
 		t.Fatal(err)
 	}
-	if s.verified.get(partsOf(cookies)) != nil {
+	if cachedIn(s, partsOf(cookies)) {
 		t.Fatal("Save left the replaced value in the cache")
 	}
+	cookies = saved(t, s, d)
 	s.Load(requestWith(cookies...))
+	s.Load(requestWith(cookies...))
+	if !cachedIn(s, partsOf(cookies)) {
+		t.Fatal("a value seen twice was not cached")
+	}
 	s.Delete(httptest.NewRecorder(), requestWith(cookies...), nil)
-	if s.verified.get(partsOf(cookies)) != nil {
+	if cachedIn(s, partsOf(cookies)) {
 		t.Fatal("Delete left the value in the cache")
 	}
 }
@@ -143,8 +154,8 @@ func TestCookieStoreCacheIsBounded(t *testing.T) {
 	}
 	// A value larger than a generation is not cached at all.
 	big := saved(t, s, sampleData(12<<10))
-	if d, _ := s.Load(requestWith(big...)); d == nil || s.verified.get(partsOf(big)) != nil {
-		t.Fatalf("a 12 KB session: %v, cached %v", d, s.verified.get(partsOf(big)) != nil)
+	if d, _ := s.Load(requestWith(big...)); d == nil || cachedIn(s, partsOf(big)) {
+		t.Fatalf("a 12 KB session: %v, cached %v", d, cachedIn(s, partsOf(big)))
 	}
 }
 
