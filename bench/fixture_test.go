@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -349,7 +350,7 @@ func newMiddleware(tb testing.TB, store session.Store, op *fakeProvider) *middle
 		Lifetime:     lifetime,
 		LoginTimeout: time.Hour,
 		HTTPClient:   client,
-		Logger:       slog.New(slog.DiscardHandler),
+		Logger:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		tb.Fatal(err)
