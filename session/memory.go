@@ -4,16 +4,28 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 )
 
 // MemoryOptions configures a [MemoryBackend].
 type MemoryOptions struct {
-	// MaxEntries caps the number of sessions kept; default 10000. Past it,
-	// storing a new session evicts the one that expires soonest, which
-	// with rolling expiry is the one idle the longest.
+	// MaxBytes caps the memory the sessions take, as estimated from
+	// their sizes (each session's strings plus about a kilobyte for its
+	// record and index entries); default 1 GiB. A session with 2.6 KB of
+	// tokens takes about 4 KB, so 100,000 of them take about 400 MB and
+	// the default holds about 250,000. Past it, storing a new session
+	// removes the expired ones, then evicts the live ones that expire
+	// soonest (with rolling expiry, those idle the longest), which signs
+	// their users out, and logs a warning.
+	MaxBytes int64
+	// MaxEntries caps the number of sessions kept, when positive, in the
+	// same way; default none (MaxBytes bounds them).
 	MaxEntries int
+	// Logger receives a warning when live sessions must be evicted (at
+	// most one a minute, with how many were); default slog.Default().
+	Logger *slog.Logger
 	// SweepInterval is how often a background sweep removes expired
 	// sessions; default one minute. Negative turns the sweep off (expired
 	// sessions are then removed as they are found or evicted). Stop the
@@ -36,6 +48,10 @@ type MemoryBackend struct {
 	max     int
 	now     func() time.Time
 
+	size     int64 // estimated bytes of the sessions kept
+	maxBytes int64
+	evict    evictions
+
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -47,13 +63,20 @@ type memEntry struct {
 	expires time.Time
 	index   []string
 	pos     int // in byTime
+	size    int64
 }
 
 // NewMemoryBackend returns an empty MemoryBackend and starts its sweep.
 // Call Close when done with it.
 func NewMemoryBackend(opts MemoryOptions) *MemoryBackend {
 	if opts.MaxEntries <= 0 {
-		opts.MaxEntries = 10000
+		opts.MaxEntries = int(^uint(0) >> 1)
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = defaultMemoryBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	if opts.SweepInterval == 0 {
 		opts.SweepInterval = time.Minute
@@ -66,8 +89,11 @@ func NewMemoryBackend(opts MemoryOptions) *MemoryBackend {
 		index:   make(map[string]map[string]struct{}),
 		max:     opts.MaxEntries,
 		now:     opts.Now,
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+
+		maxBytes: opts.MaxBytes,
+		evict:    evictions{log: opts.Logger},
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	if opts.SweepInterval > 0 {
 		go b.sweepEvery(opts.SweepInterval)
@@ -117,6 +143,14 @@ func (b *MemoryBackend) Len() int {
 	return len(b.entries)
 }
 
+// Size returns the estimated bytes of the sessions kept, what
+// MemoryOptions.MaxBytes bounds.
+func (b *MemoryBackend) Size() int64 {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.size
+}
+
 // GetData implements [DataBackend]. The result must not be modified.
 func (b *MemoryBackend) GetData(_ context.Context, id string) (*Data, error) {
 	now := b.now()
@@ -148,9 +182,6 @@ func (b *MemoryBackend) SetData(_ context.Context, id string, d *Data, ttl time.
 		if update {
 			return ErrEnded
 		}
-		for len(b.entries) >= b.max {
-			b.remove(b.byTime[0])
-		}
 		e = &memEntry{id: id, data: d, expires: expires}
 		b.entries[id] = e
 		heap.Push(&b.byTime, e)
@@ -159,7 +190,36 @@ func (b *MemoryBackend) SetData(_ context.Context, id string, d *Data, ttl time.
 		heap.Fix(&b.byTime, e.pos)
 	}
 	b.retag(e, index)
+	b.size -= e.size
+	e.size = entrySize(id, d, index)
+	b.size += e.size
+	b.makeRoom(e, now)
 	return nil
+}
+
+// makeRoom evicts the sessions that expire soonest, other than keep,
+// while the backend holds more than its bounds, and logs when it evicts
+// live ones; b.mu must be held.
+func (b *MemoryBackend) makeRoom(keep *memEntry, now time.Time) {
+	live := 0
+	for (b.size > b.maxBytes || len(b.entries) > b.max) && len(b.byTime) > 1 {
+		e := b.byTime[0]
+		if e == keep {
+			// The session just stored expires soonest of all: the
+			// next one goes instead.
+			e = b.byTime[1]
+			if len(b.byTime) > 2 && b.byTime.Less(2, 1) {
+				e = b.byTime[2]
+			}
+		}
+		if now.Before(e.expires) {
+			live++
+		}
+		b.remove(e)
+	}
+	if live > 0 {
+		b.evict.note(now, live, len(b.entries), b.size, b.maxBytes)
+	}
 }
 
 // retag replaces e's index tags with index.
@@ -194,6 +254,7 @@ func (b *MemoryBackend) remove(e *memEntry) {
 	}
 	heap.Remove(&b.byTime, e.pos)
 	delete(b.entries, e.id)
+	b.size -= e.size
 }
 
 // Get implements [Backend], encoding the stored session.
