@@ -18,15 +18,17 @@ const footprintSessions = 100_000
 // BenchmarkMemoryFootprint fills the in-memory store with 100,000
 // sessions, each of its own user with its own tokens, as logins would, and
 // reports the heap they take (after GC) per session, next to the raw bytes
-// of their tokens. One op is the whole fill.
+// of their tokens and the store's own estimate (MemoryBackend.Size, what
+// MemoryOptions.MaxBytes bounds). One op is the whole fill.
 func BenchmarkMemoryFootprint(b *testing.B) {
 	base := tokens()
-	var heap, raw float64
+	var heap, raw, estimate float64
 	req := httptest.NewRequest(http.MethodGet, appURL+"/", nil)
 	w := newDiscardWriter()
 	for b.Loop() {
 		before := liveHeap()
-		backend := session.NewMemoryBackend(session.MemoryOptions{MaxEntries: 2 * footprintSessions, SweepInterval: -1})
+		// The default bounds: they must hold 100,000 sessions.
+		backend := session.NewMemoryBackend(session.MemoryOptions{SweepInterval: -1})
 		store, err := session.NewServerStore(session.ServerOptions{Backend: backend, Keys: keys, Secure: true})
 		if err != nil {
 			b.Fatal(err)
@@ -54,6 +56,7 @@ func BenchmarkMemoryFootprint(b *testing.B) {
 		}
 		heap = float64(liveHeap()-before) / footprintSessions
 		raw = float64(tokenBytes) / footprintSessions
+		estimate = float64(backend.Size()) / footprintSessions
 		runtime.KeepAlive(store)
 		backend.Close()
 	}
@@ -61,7 +64,10 @@ func BenchmarkMemoryFootprint(b *testing.B) {
 	b.ReportMetric(heap, "heap-B/session")
 	b.ReportMetric(raw, "token-B/session")
 	b.ReportMetric(heap/budget, "of-budget")
-	record(b, map[string]float64{"heap-B/session": heap, "token-B/session": raw, "of-budget": heap / budget})
+	b.ReportMetric(estimate, "estimate-B/session")
+	b.ReportMetric(heap/estimate, "heap/estimate")
+	record(b, map[string]float64{"heap-B/session": heap, "token-B/session": raw, "of-budget": heap / budget,
+		"estimate-B/session": estimate, "heap/estimate": heap / estimate})
 }
 
 // distinct returns a copy of token, of the same length, that differs in a
