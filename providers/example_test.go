@@ -2,6 +2,9 @@ package providers_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"log"
 	"net/http"
@@ -189,4 +192,28 @@ func ExampleAdobePass() {
 	serve(m.Handler(mux))
 	fmt.Println(adobe.Name, adobe.HasLogin())
 	// Output: adobe false
+}
+
+func ExampleClientKey() {
+	// The application's key, as it loads it: a PEM file, or a signer
+	// backed by a KMS. Its public key is registered at the provider.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p := providers.OIDC("corp", "https://login.example.com", "my-client-id", "")
+	p.ClientKey = &providers.ClientKey{Signer: key, KeyID: "key-2026-01"}
+	p.PushedAuthorization = true // when the provider has a PAR endpoint
+
+	m, err := middleware.New(middleware.Config{
+		AppURL:    "https://app.example.com",
+		Providers: []providers.Provider{p},
+		Keys:      keys,
+	})
+	if err != nil {
+		log.Fatal(err) // a key that does not fit its algorithm is refused here
+	}
+	serve(m.Handler(mux))
+	fmt.Println(p.TokenAuthMethod())
+	// Output: private_key_jwt
 }
