@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -65,7 +66,7 @@ func (m *Middleware) checkHost(r *http.Request) {
 		scheme = "https"
 	}
 	host := normalHost(scheme, r.Host)
-	if host == h.appHost {
+	if host == h.appHost || !m.log.Enabled(r.Context(), slog.LevelWarn) {
 		return
 	}
 	if len(host) > 256 {
