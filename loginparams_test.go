@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/endsession/endsession/devprovider"
 	"github.com/endsession/endsession/middleware"
 	"github.com/endsession/endsession/providers"
 )
@@ -182,6 +183,9 @@ func TestSilentLoginOnARoute(t *testing.T) {
 	resp, hops := s.follow(s.get("/maybe", "Accept", "text/html"))
 	if resp.StatusCode != http.StatusOK || body(resp) != "hello stranger" {
 		t.Fatalf("first visit: %d %q after %v", resp.StatusCode, body(resp), hops)
+	}
+	if n := s.count(devprovider.Authorize); n != 1 {
+		t.Fatalf("the first visit asked the provider %d times, want once (prompt=none) after %v", n, hops)
 	}
 	// A prompt=none link while silent logins are held goes nowhere.
 	resp, hops = s.follow(s.get("/auth/login?prompt=none&return_to=%2Fmaybe", "Accept", "text/html"))

@@ -113,6 +113,11 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		return
 	}
+	if f.Silent {
+		// Tried now: not again for a while, unless the user signs in
+		// (the callback then drops the cookie).
+		m.holdSilentLogins(w, int(silentRetryAfter/time.Second))
+	}
 	value, err := m.encodeState(m.flowCookiePrefix()+f.State, f)
 	if err != nil {
 		m.fail(w, r, "login", newError(http.StatusInternalServerError, "internal", "Sign-in could not start.", err))

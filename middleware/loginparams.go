@@ -207,7 +207,8 @@ func (m *Middleware) TrySilentLogin(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		m.holdSilentLogins(w, int(silentRetryAfter/time.Second))
+		// The login route sets the cookie that holds the next tries back:
+		// set here, it would hold this very try back too.
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, m.LoginURL(r.URL.RequestURI(), url.Values{"prompt": {"none"}}), http.StatusSeeOther)
 	})
