@@ -226,6 +226,7 @@ Promise.all([img, call]).then(() => { const d = document.createElement("p"); d.i
 		}
 		page(w, `<p id="api-status">%d</p><p id="api-sub">%s</p>`, status, html.EscapeString(sub))
 	})))
+	a.stepUpRoutes(mux)
 	return mux
 }
 

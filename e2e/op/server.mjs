@@ -11,7 +11,7 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { format } from 'node:util';
 
-import Provider from 'oidc-provider';
+import Provider, { interactionPolicy } from 'oidc-provider';
 
 // Keep stdout for events: the library prints its notices with console.info.
 for (const name of ['log', 'info', 'warn', 'error', 'debug']) {
@@ -127,6 +127,45 @@ function ctxFields(ctx) {
 // the login becomes the account id and the subject. The login "bigclaims"
 // gets claims that make its ID token larger than 4 KB.
 export const BIG_CLAIMS_ACCOUNT = 'bigclaims';
+
+// The authentication context classes the provider knows (acr_values_supported).
+// A login at its page counts as the first of them that the request's acr_values
+// names: the test provider's stand-in for a stronger method. A login that asked
+// for none gets no acr, as before. oidc-provider treats acr_values as voluntary
+// and answers from an existing session whatever its acr; the login prompt's
+// extra check below asks the user to sign in again when the session's acr is
+// not one the request names, as a provider that steps up does.
+export const ACR_VALUES = ['urn:endsession:e2e:password', 'urn:endsession:e2e:strong'];
+
+function requestedACR(params) {
+  return String(params?.acr_values ?? '').split(' ').find((v) => ACR_VALUES.includes(v));
+}
+
+function loginPolicy() {
+  const policy = interactionPolicy.base();
+  policy.get('login').checks.add(new interactionPolicy.Check('acr_values', 'the session does not have the requested acr', (ctx) => {
+    const { oidc } = ctx;
+    const wanted = String(oidc.params.acr_values ?? '').split(' ').filter(Boolean);
+    if (wanted.length === 0 || !oidc.session.accountId || ctx.oidc.result?.login) {
+      return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }
+    return wanted.includes(oidc.session.acr) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+  }));
+  return policy;
+}
+
+// withRequestedACR makes the logins at the provider's page carry the acr
+// their request asked for; see ACR_VALUES.
+function withRequestedACR(provider) {
+  const finished = provider.interactionFinished.bind(provider);
+  provider.interactionFinished = async (req, res, result, options) => {
+    if (result?.login && !result.login.acr) {
+      const acr = requestedACR((await provider.interactionDetails(req, res)).params);
+      if (acr) result = { ...result, login: { ...result.login, acr } };
+    }
+    return finished(req, res, result, options);
+  };
+}
 
 function bigGroups(accountId, bytes) {
   // Hex from a hash chain: incompressible, so the ID token stays large even
@@ -257,6 +296,8 @@ function configuration() {
     conformIdTokenClaims: false,
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     responseTypes: ['code'],
+    acrValues: ACR_VALUES,
+    interactions: { policy: loginPolicy() },
     features: {
       devInteractions: { enabled: true },
       rpInitiatedLogout: {
@@ -587,6 +628,7 @@ server.listen(settings.port, '127.0.0.1', () => {
   const { port } = server.address();
   const issuer = `http://${settings.issuerHost}:${port}`;
   const provider = new Provider(issuer, configuration());
+  withRequestedACR(provider);
   if (settings.httpPost) {
     // Secure cookies over plain http to loopback, which browsers accept:
     // every context the provider makes may set them.
