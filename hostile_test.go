@@ -539,7 +539,10 @@ func TestHostileIDTokens(t *testing.T) {
 			forged := strings.Split(s.op.Forge(claims, devprovider.ForgeNone), ".")
 			body["id_token"] = parts[0] + "." + forged[1] + "." + parts[2]
 		}},
-		{"wrong issuer", 400, func(s *stack, body, claims map[string]any) {
+		// From the token endpoint itself, another issuer is the site's
+		// configuration (Issuer) not matching the provider: 500, the
+		// misconfiguration page.
+		{"wrong issuer", 500, func(s *stack, body, claims map[string]any) {
 			claims["iss"] = "https://evil.example"
 			body["id_token"] = s.op.SignIDToken(claims)
 		}},

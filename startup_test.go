@@ -208,6 +208,14 @@ func TestMisconfigurationIsNotAnOutage(t *testing.T) {
 		{"issuer mismatch", nil, func(s *stack) {
 			s.setAnswer(devprovider.Discovery, s.discoveryWithIssuer(s.op.Issuer()+"/"))
 		}, http.StatusInternalServerError, misconfigured, "Issuer"},
+		{"ID tokens of another issuer", nil, func(s *stack) {
+			// As with explicit endpoints and an Issuer that is not the
+			// provider's: no discovery to compare it with.
+			s.setTokenHook(func(body, claims map[string]any) {
+				claims["iss"] = s.op.Issuer() + "/realms/other"
+				body["id_token"] = s.op.SignIDToken(claims)
+			})
+		}, http.StatusInternalServerError, misconfigured, "Issuer"},
 		{"discovery not found", nil, func(s *stack) {
 			s.op.Fail(devprovider.Discovery, devprovider.Fault{Status: http.StatusNotFound})
 		}, http.StatusInternalServerError, misconfigured, "Issuer"},

@@ -384,6 +384,9 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 		if keysUnreachable(ctx, err) {
 			return nil, providerError(p.Name, "keys", keysError(ctx, resolved, err))
 		}
+		if e, ok := idTokenIssuerMismatch(p.Name, p.Issuer, raw); ok {
+			return nil, e
+		}
 		return nil, invalidToken(err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {

@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -112,8 +114,10 @@ func fixFor(name, step string, err error) string {
 		code = answer.Code(re.ErrorCode)
 	}
 	switch {
-	case errors.Is(err, providers.ErrIssuerMismatch):
+	case errors.Is(err, providers.ErrIssuerMismatch) && step == "discovery":
 		return fmt.Sprintf("the discovery document of provider %q names another issuer than its Issuer (both are in the reason): set Issuer to exactly the issuer the provider publishes, trailing slash included", name)
+	case errors.Is(err, providers.ErrIssuerMismatch):
+		return fmt.Sprintf("the ID tokens of provider %q name another issuer than its Issuer (both are in the reason): set Issuer to exactly their iss, trailing slash included", name)
 	case step == "discovery":
 		return fmt.Sprintf("provider %q has no usable discovery document (status %d) at its Issuer + /.well-known/openid-configuration: check Issuer, or DiscoveryURL", name, status)
 	case step == "token" && (code == "invalid_client" || status == http.StatusUnauthorized):
@@ -132,4 +136,27 @@ func fixFor(name, step string, err error) string {
 		return fmt.Sprintf("provider %q refused its userinfo request (status %d): check the scopes, or turn UserInfo off", name, status)
 	}
 	return fmt.Sprintf("provider %q answered the %s step in a way this configuration cannot use: check its Issuer and endpoints", name, step)
+}
+
+// idTokenIssuerMismatch answers an ID token that the token endpoint sent
+// and that names another issuer than issuer, the configured one, as a
+// misconfiguration: the token endpoint is the provider's own, reached
+// server to server, so its tokens name the provider's real issuer (with
+// explicit endpoints nothing else compares the two). The token is refused
+// either way; its iss, read unverified, only chooses the answer.
+func idTokenIssuerMismatch(name, issuer, raw string) (*Error, bool) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	payload, decodeErr := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Issuer string `json:"iss"`
+	}
+	if decodeErr != nil || json.Unmarshal(payload, &claims) != nil || claims.Issuer == "" || claims.Issuer == issuer {
+		return nil, false
+	}
+	// go-oidc's own error quotes the iss whatever it is: left out.
+	return providerError(name, "token", fmt.Errorf("%w: the ID token names %s, not the configured %q",
+		providers.ErrIssuerMismatch, answer.Identifier(claims.Issuer), issuer)), true
 }

@@ -464,8 +464,9 @@ func (p *Provider) Discover(ctx context.Context) (Endpoints, error) {
 	return e, nil
 }
 
-// ErrIssuerMismatch is wrapped by the error of a discovery document that
-// names another issuer than the configured Issuer: the configuration is
-// wrong (often by a trailing slash or a realm), or the document is not the
+// ErrIssuerMismatch is wrapped by the error of a discovery document (and,
+// in the middleware, of an ID token from the token endpoint) that names
+// another issuer than the configured Issuer: the configuration is wrong
+// (often by a trailing slash or a realm), or the document is not the
 // provider's. Either way no login can succeed until it is fixed.
 var ErrIssuerMismatch = errors.New("the discovery document names another issuer")
