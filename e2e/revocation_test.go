@@ -13,7 +13,7 @@ import (
 )
 
 // TestRevocationAtLogout is scenario 7: at logout the middleware revokes
-// the refresh token, then the access token, at the provider's revocation
+// the refresh token and the access token, side by side, at the revocation
 // endpoint (RFC 7009), before the browser reaches the end-session
 // endpoint. The provider's log shows both revocations and the refresh
 // token destroyed; afterwards neither token works.

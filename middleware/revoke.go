@@ -8,14 +8,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/endsession/endsession/providers"
 	"github.com/endsession/endsession/session"
 )
 
-// revokeTokens revokes d's refresh token, then its access token, at the
-// provider's revocation endpoint (RFC 7009), when it has one, bounded by
-// LogoutTimeout; only the refresh token for a provider whose endpoint
+// revokeTokens revokes d's refresh token and its access token at the
+// provider's revocation endpoint (RFC 7009), when it has one, side by
+// side, each bounded by LogoutTimeout; only the refresh token for a provider whose endpoint
 // takes nothing else (Provider.RevokeRefreshOnly), or only one of them for
 // a provider where one revocation ends the grant (Provider.RevokeEndsGrant):
 // the second would be refused. The client authenticates as at the token
@@ -33,20 +34,30 @@ func (m *Middleware) revokeTokens(ctx context.Context, p *provider, resolved *pr
 	}
 	ctx, cancel := context.WithTimeout(m.providerCall(ctx, p.Name, "revocation"), m.cfg.LogoutTimeout)
 	defer cancel()
-	var revoked []string
-	var errs []error
-	for _, t := range [...]struct{ hint, token string }{
+	// Side by side: the sign-out waits for one round trip, not two.
+	tokens := [...]struct{ hint, token string }{
 		{"refresh_token", d.RefreshToken},
 		{"access_token", access},
-	} {
+	}
+	var results [len(tokens)]error
+	var wg sync.WaitGroup
+	for i, t := range tokens {
 		if t.token == "" {
 			continue
 		}
-		if err := m.revoke(ctx, p, resolved, t.token, t.hint); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", t.hint, err))
-			continue
+		wg.Go(func() { results[i] = m.revoke(ctx, p, resolved, t.token, t.hint) })
+	}
+	wg.Wait()
+	var revoked []string
+	var errs []error
+	for i, t := range tokens {
+		switch {
+		case t.token == "":
+		case results[i] != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", t.hint, results[i]))
+		default:
+			revoked = append(revoked, t.hint)
 		}
-		revoked = append(revoked, t.hint)
 	}
 	detail := "revoked:"
 	for _, h := range revoked {
