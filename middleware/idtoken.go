@@ -4,11 +4,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/endsession/endsession/providers"
 )
 
 // maxClockSkew is how far in the future an ID token's iat may be: the
@@ -55,8 +58,10 @@ func checkIDToken(clientID string, idt *oidc.IDToken, now time.Time) (*idClaims,
 // an ID token that came with refreshed tokens, against prev, the raw ID
 // token the session holds (verified when it was received): the same
 // subject and audience (checkIDToken checked azp), the auth_time of the original authentication
-// and, when it has a nonce, the nonce of the login. The issuer was checked
-// by the verifier. prev is empty for a session started without an ID token.
+// and, when it has a nonce, the nonce of the login, and the same issuer
+// (the verifier checked it against the provider's, but a multi-tenant
+// provider's has the token's own tenant in it). prev is empty for a
+// session started without an ID token.
 func checkRefreshedIDToken(prev, subject string, idt *oidc.IDToken, c *idClaims) error {
 	if idt.Subject != subject {
 		return errors.New("the refreshed ID token names another subject")
@@ -69,6 +74,8 @@ func checkRefreshedIDToken(prev, subject string, idt *oidc.IDToken, c *idClaims)
 		return err
 	}
 	switch {
+	case old.Iss != "" && idt.Issuer != old.Iss:
+		return errors.New("the refreshed ID token has another issuer")
 	case !sameSet(idt.Audience, old.Aud):
 		return errors.New("the refreshed ID token has another audience")
 	case c.AuthTime != nil && old.AuthTime != nil && int64(*c.AuthTime) != int64(*old.AuthTime):
@@ -82,6 +89,7 @@ func checkRefreshedIDToken(prev, subject string, idt *oidc.IDToken, c *idClaims)
 // storedClaims are the claims of a stored ID token that a refreshed one
 // is compared with.
 type storedClaims struct {
+	Iss      string   `json:"iss"`
 	Aud      audience `json:"aud"`
 	AuthTime *float64 `json:"auth_time"`
 	Nonce    string   `json:"nonce"`
@@ -133,4 +141,34 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// checkTenant checks the issuer of an ID token of a multi-tenant
+// provider, whose verifier skipped it: iss must be the template issuer
+// with the token's tenant claim in place of "{tenantid}", and the tenant
+// one the provider accepts. Nothing to do without MultiTenant: the
+// verifier compared the exact issuer.
+func checkTenant(mt *providers.MultiTenant, template string, idt *oidc.IDToken) error {
+	if mt == nil {
+		return nil
+	}
+	claim := mt.Claim
+	if claim == "" {
+		claim = "tid"
+	}
+	var claims map[string]any
+	if err := idt.Claims(&claims); err != nil {
+		return err
+	}
+	tenant, _ := claims[claim].(string)
+	if tenant == "" || strings.ContainsAny(tenant, "/?#%@:") {
+		return fmt.Errorf("ID token has no usable %s claim", claim)
+	}
+	if idt.Issuer != strings.Replace(template, "{tenantid}", tenant, 1) {
+		return fmt.Errorf("ID token iss is not the issuer of its %s", claim)
+	}
+	if !mt.AnyTenant && !slices.Contains(mt.Tenants, tenant) {
+		return fmt.Errorf("ID token %s is not an accepted tenant", claim)
+	}
+	return nil
 }

@@ -393,6 +393,9 @@ func (m *Middleware) complete(ctx context.Context, p *provider, resolved *provid
 		return nil, invalidToken(errors.New("ID token nonce missing or wrong"))
 	}
 	c, err := checkIDToken(p.ClientID, idt, now)
+	if err == nil {
+		err = checkTenant(p.MultiTenant, p.Issuer, idt)
+	}
 	if err != nil {
 		return nil, invalidToken(err)
 	}

@@ -426,6 +426,10 @@ func (m *Middleware) resolve(ctx context.Context, p *provider) (*providers.Resol
 	r.KeySet = keys
 	r.Verifier = oidc.NewVerifier(p.Issuer, keys, &oidc.Config{
 		ClientID: p.ClientID, SupportedSigningAlgs: r.Endpoints.SigningAlgs, Now: m.cfg.Now,
+		// A template issuer: checkTenant compares iss with the
+		// template filled with the token's tenant, after every login
+		// and refresh.
+		SkipIssuerCheck: p.MultiTenant != nil,
 	})
 	p.resolved, p.err = r, nil
 	return r, nil

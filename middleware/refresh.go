@@ -276,6 +276,9 @@ func (m *Middleware) redeem(ctx context.Context, p *provider, resolved *provider
 	}
 	c, err := checkIDToken(p.ClientID, idt, now)
 	if err == nil {
+		err = checkTenant(p.MultiTenant, p.Issuer, idt)
+	}
+	if err == nil {
 		err = checkRefreshedIDToken(d.IDToken, d.Subject, idt, c)
 	}
 	if err == nil && idt.AccessTokenHash != "" {

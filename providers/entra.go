@@ -23,12 +23,17 @@ const EntraConsumersTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 // personal Microsoft accounts (the issuer's tenant is then
 // [EntraConsumersTenant]).
 //
-// "common" and "organizations" are refused by Validate: their discovery
+// "organizations" (work and school accounts of any tenant) and "common"
+// (those and personal accounts) are multi-tenant: their discovery
 // document names the issuer "https://login.microsoftonline.com/{tenantid}/v2.0",
-// a template, and each ID token carries its user's own tenant, which an
-// exact issuer cannot match. For a few known tenants, configure one
-// provider per tenant id. A tenant's domain name (contoso.onmicrosoft.com)
-// is refused for the same reason: the issuer has the GUID.
+// a template, and each ID token has its user's own tenant as issuer. The
+// preset sets Provider.MultiTenant for them; list the accepted tenant ids
+// in its Tenants (or set AnyTenant, and decide from the "tid" claim):
+// Validate refuses a multi-tenant provider that accepts no tenant. The
+// middleware checks that iss is the template with the token's tid, as
+// Microsoft's validation guidance says. The application registration
+// must be multi-tenant. A tenant's domain name (contoso.onmicrosoft.com)
+// is refused: the issuer has the GUID.
 //
 // The client sends its secret in the token request's body, as Microsoft's
 // examples do (client_secret_post; Entra also takes HTTP Basic). Without
@@ -60,6 +65,7 @@ const EntraConsumersTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 //
 // Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc
 // Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference
+// Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#validate-the-issuer
 // Documentation: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow
 // Documentation: https://learn.microsoft.com/en-us/answers/questions/11341/oidc-front-channel-logout-not-adhering-to-spec
 // Documentation: https://aaddevsup.azurewebsites.net/2022/03/how-to-logout-of-an-oauth2-application-without-getting-prompted-to-select-a-user/
@@ -87,9 +93,12 @@ func Entra(tenant, clientID, clientSecret string) Provider {
 		p.Issuer = "https://login.microsoftonline.com/" + EntraConsumersTenant + "/v2.0"
 		p.DiscoveryURL = "https://login.microsoftonline.com/consumers/v2.0/.well-known/openid-configuration"
 	case t == "common" || t == "organizations":
-		p.err = errors.New(`Entra tenant "` + tenant + `" issues tokens of each user's own tenant: give a tenant id, one provider per tenant`)
+		// Each user's ID token has their own tenant as its issuer.
+		p.Issuer = "https://login.microsoftonline.com/{tenantid}/v2.0"
+		p.DiscoveryURL = "https://login.microsoftonline.com/" + t + "/v2.0/.well-known/openid-configuration"
+		p.MultiTenant = &MultiTenant{Claim: "tid"}
 	case !isGUID(t):
-		p.err = errors.New("Entra tenant must be a tenant id (a GUID) or \"consumers\"")
+		p.err = errors.New(`Entra tenant must be a tenant id (a GUID), "organizations", "common" or "consumers"`)
 	}
 	return p
 }

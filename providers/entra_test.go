@@ -111,9 +111,9 @@ func TestEntraLogoutHint(t *testing.T) {
 }
 
 // TestEntraTenants: "consumers" is a tenant of its own with a fixed id;
-// "common" and "organizations" issue ID tokens whose issuer is each
-// user's tenant, which an exact issuer cannot match: refused at
-// Validate, with the way out in the message.
+// "common" and "organizations" are multi-tenant, with a template issuer,
+// and Validate wants the accepted tenants; anything else that is not a
+// tenant id is refused.
 func TestEntraTenants(t *testing.T) {
 	p := providers.Entra("consumers", entraClient, entraSecret)
 	if p.Issuer != "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0" {
@@ -125,12 +125,30 @@ func TestEntraTenants(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Error(err)
 	}
-	for _, tenant := range []string{"common", "organizations", "Common", ""} {
+	for _, tenant := range []string{"common", "organizations", "Organizations"} {
 		p := providers.Entra(tenant, entraClient, entraSecret)
-		err := p.Validate()
-		if err == nil || !strings.Contains(err.Error(), "tenant") {
+		if p.Issuer != "https://login.microsoftonline.com/{tenantid}/v2.0" || p.MultiTenant == nil {
+			t.Errorf("%s: issuer %q, MultiTenant %v", tenant, p.Issuer, p.MultiTenant)
+			continue
+		}
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "tenant") {
+			t.Errorf("%s without tenants: %v, want an error about the tenants", tenant, err)
+		}
+		p.MultiTenant.Tenants = []string{entraTenant}
+		if err := p.Validate(); err != nil {
+			t.Errorf("%s with a tenant: %v", tenant, err)
+		}
+	}
+	for _, tenant := range []string{"", "contoso.onmicrosoft.com", "3f1c2a9e"} {
+		p := providers.Entra(tenant, entraClient, entraSecret)
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "tenant") {
 			t.Errorf("tenant %q: %v, want an error about the tenant", tenant, err)
 		}
+	}
+	// A template issuer without MultiTenant would compare the template.
+	p = providers.OIDC("x", "https://login.microsoftonline.com/{tenantid}/v2.0", entraClient, entraSecret)
+	if err := p.Validate(); err == nil {
+		t.Error("a template issuer without MultiTenant: no error")
 	}
 }
 

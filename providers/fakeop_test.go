@@ -46,6 +46,9 @@ type fakeOP struct {
 	// "azp".
 	aud []string
 	azp string
+	// tokenIss, when set, is the ID tokens' iss in place of issuer (a
+	// multi-tenant provider's discovery names a template).
+	tokenIss string
 	// claims are added to the ID tokens.
 	claims map[string]any
 	// endSession advertises the logout endpoint in discovery.
@@ -324,7 +327,7 @@ func (op *fakeOP) sign(nonce string) string {
 		ttl = time.Hour
 	}
 	claims := map[string]any{
-		"iss": op.issuer, "sub": testSubject, "aud": op.clientID,
+		"iss": or(op.tokenIss, op.issuer), "sub": testSubject, "aud": op.clientID,
 		"iat": now.Unix(), "exp": now.Add(ttl).Unix(),
 	}
 	if nonce != "" {
@@ -461,4 +464,12 @@ func (op *fakeOP) revocation(w http.ResponseWriter, rec recorded) {
 	delete(op.rts, rec.Form.Get("token"))
 	op.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
+}
+
+// or returns s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

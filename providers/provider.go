@@ -131,9 +131,32 @@ type Provider struct {
 	// it is the only configured provider that says so; one with iss is
 	// checked as always.
 	FrontchannelSIDOnly bool
+	// MultiTenant, for a provider whose issuer is a template with
+	// "{tenantid}" (Microsoft Entra ID's "organizations" and "common"
+	// authorities), accepts ID tokens of several tenants: their iss must
+	// be the template with their own tenant claim in place of
+	// "{tenantid}", and the tenant must be accepted. Nil: the issuer is
+	// compared exactly, as always.
+	MultiTenant *MultiTenant
 
 	// err is a preset's configuration error, reported by Validate.
 	err error
+}
+
+// MultiTenant says which tenants a provider with a template issuer
+// accepts; see [Provider.MultiTenant]. Sessions record the template as
+// their Issuer; the tenant is the ID token's claim (session.Data.Claims).
+// Only the middleware checks it: [Provider.Resolve]'s verifier compares
+// the template exactly, and so refuses every token.
+type MultiTenant struct {
+	// Claim names the ID token claim with the tenant id; default "tid".
+	Claim string
+	// Tenants are the accepted tenant ids.
+	Tenants []string
+	// AnyTenant accepts every tenant: users of any organization can sign
+	// in, and the application decides what they may do from the tenant
+	// claim. Without it, Tenants must list at least one tenant.
+	AnyTenant bool
 }
 
 // Endpoints are a provider's URLs, given explicitly or read from discovery.
@@ -205,6 +228,16 @@ func (p *Provider) Validate() error {
 	}
 	if err := absoluteURL(p.Issuer); err != nil {
 		return fmt.Errorf("providers: %s: Issuer: %w", p.Name, err)
+	}
+	if mt := p.MultiTenant; mt != nil {
+		switch {
+		case strings.Count(p.Issuer, "{tenantid}") != 1:
+			return fmt.Errorf("providers: %s: MultiTenant needs an Issuer template with {tenantid} once", p.Name)
+		case len(mt.Tenants) == 0 && !mt.AnyTenant:
+			return fmt.Errorf("providers: %s: MultiTenant accepts no tenant: list them in Tenants, or set AnyTenant", p.Name)
+		}
+	} else if strings.Contains(p.Issuer, "{tenantid}") {
+		return fmt.Errorf("providers: %s: an Issuer template with {tenantid} needs MultiTenant", p.Name)
 	}
 	switch p.authMethod() {
 	case AuthBasic, AuthPost:
