@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/endsession/endsession/session"
 )
 
 // loadConnections is how many keep-alive connections the load generator
@@ -25,22 +28,56 @@ const loadConnections = 64
 // 64 connections busy (each sends its next request as soon as the answer
 // to the last one is in). Client and server share the machine's cores.
 //
+// The many-users cases carry 10,000 users' cookies: each request the
+// next user's ("10k-users", as many sessions as requests in a row: the
+// cookie store's cache, about 1,000 sessions, cannot help), or each user
+// for 8 requests in a row, as a page and its resources or API calls
+// ("visits-of-8"), interleaved over the connections. The one-cookie
+// cases are the best case: every request the same session.
+//
 // Each store is measured against the bare handler serving the very same
-// bytes (the same Cookie header), so that the difference is the session's
-// work alone. The two alternate in rounds of 500 requests, so
+// bytes (the same Cookie headers, in the same order), so that the
+// difference is the session's work alone. The two alternate in rounds of 500 requests, so
 // that a shared machine's load weighs on both alike. One op is one
 // request with the store: ns/op is the inverse of its throughput, also
 // reported as req/s, next to the bare handler's (bare-req/s), their ratio
 // (of-bare), and the median and 99th percentile latencies of both.
 func BenchmarkLoad(b *testing.B) {
-	for _, c := range []requestCase{
-		{"endsession-cookie", setupCookie},
-		{"endsession-memory", setupMemory},
+	one := func(setup func(testing.TB) (http.Handler, *http.Request)) func(b *testing.B) (http.Handler, [][]byte) {
+		return func(b *testing.B) (http.Handler, [][]byte) {
+			h, req := setup(b)
+			return h, [][]byte{rawRequest(b, req)}
+		}
+	}
+	users := func(store func(b *testing.B, n int) userStore) func(b *testing.B) (http.Handler, [][]byte) {
+		return func(b *testing.B) (http.Handler, [][]byte) {
+			s := store(b, loadUsers)
+			raws := make([][]byte, loadUsers)
+			for i := range raws {
+				raws[i] = rawRequest(b, authRequest(s.cookie(i)))
+			}
+			return s.h, raws
+		}
+	}
+	cookieStore := func(b *testing.B, _ int) userStore {
+		return cookieUsers(b, session.CookieOptions{Secure: true, Keys: keys})
+	}
+	for _, c := range []struct {
+		name  string
+		setup func(b *testing.B) (http.Handler, [][]byte)
+		visit int
+	}{
+		{"endsession-cookie-10k-users", users(cookieStore), 1},
+		{"endsession-memory-10k-users", users(memoryUsers), 1},
+		{"endsession-cookie-10k-users-visits-of-8", users(cookieStore), 8},
+		{"endsession-cookie", one(setupCookie), 1},
+		{"endsession-memory", one(setupMemory), 1},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			h, req := c.setup(b)
-			store := newTarget(b, h, req)
-			floor := newTarget(b, bare, req)
+			h, raws := c.setup(b)
+			store := newUsersTarget(b, h, raws, c.visit)
+			floor := newUsersTarget(b, bare, raws, c.visit)
+			runtime.GC()
 			b.ResetTimer()
 			const round = 500
 			for done := 0; done < b.N; done += round {
@@ -69,10 +106,16 @@ func BenchmarkLoad(b *testing.B) {
 	}
 }
 
+// loadUsers is how many distinct users the many-users load cases serve.
+const loadUsers = 10_000
+
 // A target is one server on loopback with its pool of connections, and
 // what the load generator measured of it.
 type target struct {
-	raw       []byte // the request
+	raws      [][]byte // the requests, one per user
+	visit     int      // how many requests in a row carry one user's cookie
+	next      atomic.Int64
+	raw       []byte // the first request
 	conns     []net.Conn
 	readers   []*bufio.Reader
 	elapsed   time.Duration
@@ -81,12 +124,24 @@ type target struct {
 }
 
 func newTarget(b *testing.B, h http.Handler, req *http.Request) *target {
-	t := &target{}
+	return newUsersTarget(b, h, [][]byte{rawRequest(b, req)}, 1)
+}
+
+// rawRequest returns req as the bytes sent on the wire.
+func rawRequest(b *testing.B, req *http.Request) []byte {
 	var raw bytes.Buffer
 	if err := req.Write(&raw); err != nil {
 		b.Fatal(err)
 	}
-	t.raw = raw.Bytes()
+	return raw.Bytes()
+}
+
+// newUsersTarget is a target whose requests carry the users' raws in
+// turn: each connection sends visit requests of one user, then takes
+// the next user.
+func newUsersTarget(b *testing.B, h http.Handler, raws [][]byte, visit int) *target {
+	t := &target{raws: raws, visit: visit}
+	t.raw = raws[0]
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -124,9 +179,16 @@ func (t *target) run(b *testing.B, n int) {
 			defer wg.Done()
 			c, r := t.conns[i], t.readers[i]
 			lat := make([]time.Duration, 0, n/len(t.conns)+1)
+			raw, left := t.raw, 0
 			for next.Add(1) <= int64(n) {
+				if len(t.raws) > 1 {
+					if left == 0 {
+						raw, left = t.raws[int(t.next.Add(1))%len(t.raws)], t.visit
+					}
+					left--
+				}
 				t0 := time.Now()
-				if err := roundTrip(c, r, t.raw); err != nil {
+				if err := roundTrip(c, r, raw); err != nil {
 					errs[i] = err
 					return
 				}

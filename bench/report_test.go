@@ -179,7 +179,7 @@ func printSummary(w io.Writer) {
 			continue
 		}
 		over := "-"
-		if haveFloor && strings.HasPrefix(n, "BenchmarkRequest/") {
+		if haveFloor && (strings.HasPrefix(n, "BenchmarkRequest/") || strings.HasPrefix(n, "BenchmarkUsers/") && !strings.Contains(n, "interleaved")) {
 			over = fmt.Sprintf("%.0f", ns-floor)
 		}
 		bytes, _ := median(n, "B/op")
@@ -223,13 +223,50 @@ func printSummary(w io.Writer) {
 			checks = append(checks, check{"login callback / bare token exchange + verification", es / bare, 1.2, true, ""})
 		}
 	}
+	// Many users: 100,000 users' cookies in turn.
+	if x, ok := median("BenchmarkUsers/endsession-cookie-interleaved-100k", "cached/uncached"); ok {
+		checks = append(checks, check{"100k users: cookie store / its format with no cache (interleaved)", x, 1.05, true, ""})
+	}
+	if es, ok := median("BenchmarkUsers/endsession-cookie-100k", "ns/op"); ok {
+		if un, ok := median("BenchmarkUsers/endsession-cookie-uncached-100k", "ns/op"); ok {
+			checks = append(checks, check{"100k users: the same, separate rows", es / un, 1.05, true, ""})
+		}
+		if g, ok := overhead("gorilla-cookie"); ok {
+			checks = append(checks, check{"100k users: cookie store overhead / gorilla CookieStore's", (es - floor) / g, 0.2, true, ""})
+		}
+	}
+	if es, ok := median("BenchmarkUsers/endsession-memory-100k", "ns/op"); ok {
+		if sc, ok := overhead("scs-memory"); ok {
+			checks = append(checks, check{"100k users: memory store overhead / scs memstore's", (es - floor) / sc, 0.1, true, ""})
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		trips float64
+	}{{"fresh-id-token", 1}, {"refresh-for-hint", 2}} {
+		bound := c.trips*50 + 10
+		for _, p := range []string{"p50-ms", "p90-ms", "p99-ms"} {
+			if x, ok := median("BenchmarkLogoutLatency/"+c.name, p); ok {
+				checks = append(checks, check{"sign-out, provider 50 ms away, " + c.name + ", " + strings.TrimSuffix(p, "-ms"), x, bound, true, " ms"})
+			}
+		}
+	}
+	for _, s := range []string{"cookie", "memory"} {
+		if x, ok := median("BenchmarkBackchannelBurst/"+s, "after/before"); ok {
+			checks = append(checks, check{"request after 10,000 back-channel logouts / before (" + s + ")", x, 1.1, true, ""})
+		}
+	}
 	if x, ok := median("BenchmarkMemoryFootprint", "of-budget"); ok {
 		checks = append(checks, check{"memory store footprint / (1.25 × token bytes + 1 KB)", x, 1, true, ""})
 	}
 	for _, c := range []struct {
 		store string
 		bound float64
-	}{{"endsession-memory", 0.85}, {"endsession-cookie", 0.70}} {
+	}{
+		{"endsession-memory-10k-users", 0.90}, {"endsession-cookie-10k-users", 0.90},
+		{"endsession-cookie-10k-users-visits-of-8", 0.90},
+		{"endsession-memory", 0.85}, {"endsession-cookie", 0.70},
+	} {
 		if x, ok := median("BenchmarkLoad/"+c.store, "of-bare"); ok {
 			checks = append(checks, check{"load: " + c.store + " throughput / bare handler's", x, c.bound, false, ""})
 		}
