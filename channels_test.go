@@ -64,7 +64,7 @@ func (s *stack) loggedOut() bool {
 func TestBackchannelLogout(t *testing.T) {
 	s := newStack(t, withBackchannel)
 	s.login()
-	if err := s.op.EndUserSession("alice"); err != nil {
+	if err := s.op.LogoutUser("alice"); err != nil {
 		t.Fatalf("the provider's back-channel logout failed: %v", err)
 	}
 	if !s.loggedOut() {
@@ -234,18 +234,18 @@ func TestBackchannelAcceptsTokenWithoutExp(t *testing.T) {
 	}
 }
 
-// failingStore is the cookie store with an EndSessions that fails while
+// failingStore is the cookie store with an EndMatching that fails while
 // down is set.
 type failingStore struct {
 	*session.CookieStore
 	down atomic.Bool
 }
 
-func (f *failingStore) EndSessions(ctx context.Context, m session.Match) error {
+func (f *failingStore) EndMatching(ctx context.Context, m session.Match) error {
 	if f.down.Load() {
 		return session.ErrUnavailable
 	}
-	return f.CookieStore.EndSessions(ctx, m)
+	return f.CookieStore.EndMatching(ctx, m)
 }
 
 func TestBackchannelStoreDown(t *testing.T) {
@@ -357,7 +357,7 @@ func TestBackchannelLogoutWithServerStore(t *testing.T) {
 	}
 	s := newStack(t, withBackchannel, withMW(func(c *middleware.Config) { c.Store = store }))
 	s.login()
-	if err := s.op.EndUserSession("alice"); err != nil {
+	if err := s.op.LogoutUser("alice"); err != nil {
 		t.Fatal(err)
 	}
 	if n := backend.Len(); n != 0 {

@@ -63,7 +63,7 @@ func TestDevproviderDocsRegisterTheMiddlewareRoutes(t *testing.T) {
 				return
 			}
 			s.login()
-			if err := s.op.EndUserSession("alice"); err != nil {
+			if err := s.op.LogoutUser("alice"); err != nil {
 				t.Fatalf("back-channel logout to the documented URI: %v", err)
 			}
 			if !s.loggedOut() {

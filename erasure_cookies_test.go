@@ -34,7 +34,7 @@ func TestErasureHookClearsTheApplicationsCookies(t *testing.T) {
 			withMW(func(c *middleware.Config) { c.Providers[0].Scopes = []string{"openid", "profile", "email"} }),
 		}, func(t *testing.T, s *stack) {
 			s.advance(time.Second)
-			if err := s.op.EndUserSession("alice"); err != nil {
+			if err := s.op.LogoutUser("alice"); err != nil {
 				t.Fatal(err)
 			}
 			s.get("/profile")

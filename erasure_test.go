@@ -68,7 +68,7 @@ func TestEveryLogoutRunsTheErasureHook(t *testing.T) {
 			withMW(func(c *middleware.Config) { c.Providers[0].Scopes = []string{"openid", "profile", "email"} }),
 		}, func(t *testing.T, s *stack) {
 			s.advance(time.Second) // the access token is due for a refresh
-			if err := s.op.EndUserSession("alice"); err != nil {
+			if err := s.op.LogoutUser("alice"); err != nil {
 				t.Fatal(err)
 			}
 			if resp := s.get("/profile"); resp.StatusCode != http.StatusSeeOther {

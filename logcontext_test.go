@@ -86,7 +86,7 @@ func TestEveryLogRecordCarriesTheRequestContext(t *testing.T) {
 	s.get("/auth/frontchannel-logout?iss=https://evil.example&sid=x")
 	nextSecond() // a session of the same second as the logout of its sid ends too
 	s.login()
-	if err := s.op.EndUserSession("alice"); err != nil {
+	if err := s.op.LogoutUser("alice"); err != nil {
 		t.Fatalf("the provider's back-channel logout failed: %v", err)
 	}
 	s.postLogoutToken("not-a-token")

@@ -243,7 +243,7 @@ func TestDefaultErrorPageShowsNoInternalError(t *testing.T) {
 func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 	formPost := func(_ *devprovider.Config, mw *middleware.Config) {
 		if mw != nil {
-			mw.Providers[0].Logout = providers.EndSession{Method: http.MethodPost}
+			mw.Providers[0].Logout = providers.RPInitiated{Method: http.MethodPost}
 		}
 	}
 	twoProviders := func(_ *devprovider.Config, mw *middleware.Config) {

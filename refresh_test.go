@@ -142,7 +142,7 @@ func TestRevokedRefreshTokenEndsTheSession(t *testing.T) {
 	)
 	s.login()
 	s.advance(time.Second)
-	if err := s.op.EndUserSession("alice"); err != nil {
+	if err := s.op.LogoutUser("alice"); err != nil {
 		t.Fatal(err)
 	}
 	resp := s.get("/profile")

@@ -64,7 +64,7 @@
 //
 // The sid claim names the provider session: every ID token issued in one
 // browser session carries the same sid, refreshed ones included. Ending the
-// session, at the end_session endpoint or with [Server.EndUserSession],
+// session, at the end_session endpoint or with [Server.LogoutUser],
 // revokes the tokens granted in it unless their scope has offline_access,
 // and notifies the clients that got a code in it; end_session notifies every
 // client except the one that asked to log out. The end_session endpoint never

@@ -103,13 +103,13 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request, issuer
 	}
 }
 
-// EndUserSession ends every provider session of the user named username, as
+// LogoutUser ends every provider session of the user named username, as
 // if the user signed out elsewhere or an administrator ended the sessions,
 // and sends a back-channel logout token to each client that got a code in
 // one of them and has a BackchannelLogoutURI. It returns an error for an
 // unknown user, or naming each receiver that failed or did not answer
 // 200 OK or 204 No Content. A user with no session is not an error.
-func (s *Server) EndUserSession(username string) error {
+func (s *Server) LogoutUser(username string) error {
 	s.mu.Lock()
 	if s.users[username] == nil {
 		s.mu.Unlock()

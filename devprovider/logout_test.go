@@ -337,11 +337,11 @@ func TestEndSessionWithoutCookie(t *testing.T) {
 	}
 }
 
-func TestEndUserSession(t *testing.T) {
+func TestLogoutUser(t *testing.T) {
 	s := newLogoutSetup(t, http.StatusInternalServerError)
-	err := s.op.EndUserSession("alice")
+	err := s.op.LogoutUser("alice")
 	if err == nil || err.Error() != `devprovider: back-channel logout to client "web": status 500` {
-		t.Fatalf("EndUserSession error = %v, want web's status 500", err)
+		t.Fatalf("LogoutUser error = %v, want web's status 500", err)
 	}
 	for _, id := range []string{"web", "admin"} {
 		_, raw, _ := s.receivers[id].received()
@@ -367,17 +367,17 @@ func TestEndUserSession(t *testing.T) {
 		t.Errorf("logout claims = %v", claims)
 	}
 	if s.signedIn(t) {
-		t.Error("still signed in after EndUserSession")
+		t.Error("still signed in after LogoutUser")
 	}
 	if got := userinfoStatus(t, s.op, s.tokens["admin"].AccessToken); got != http.StatusUnauthorized {
-		t.Errorf("access token after EndUserSession: %d, want 401", got)
+		t.Errorf("access token after LogoutUser: %d, want 401", got)
 	}
 
 	// Nothing left to end.
-	if err := s.op.EndUserSession("alice"); err != nil {
-		t.Errorf("second EndUserSession: %v", err)
+	if err := s.op.LogoutUser("alice"); err != nil {
+		t.Errorf("second LogoutUser: %v", err)
 	}
-	if err := s.op.EndUserSession("mallory"); err == nil || err.Error() != `devprovider: unknown user "mallory"` {
+	if err := s.op.LogoutUser("mallory"); err == nil || err.Error() != `devprovider: unknown user "mallory"` {
 		t.Errorf("unknown user: %v", err)
 	}
 }
@@ -387,7 +387,7 @@ func TestOfflineAccessSurvivesLogout(t *testing.T) {
 	r := newRP(t, op, defaultClient, webSecret, nil)
 	r.conf.Scopes = append(r.conf.Scopes, "offline_access")
 	tok, _ := loginAndExchange(t, newBrowser(t), r)
-	if err := op.EndUserSession("alice"); err != nil {
+	if err := op.LogoutUser("alice"); err != nil {
 		t.Fatal(err)
 	}
 	tok.Expiry = time.Now().Add(-time.Second)

@@ -34,7 +34,7 @@ func TestLogoutAsPostForm(t *testing.T) {
 	for i, entry := range []logoutEntry{signOutButton, typedLogoutURL} {
 		t.Run(entry.name, func(t *testing.T) {
 			b := browser.New(t)
-			a := startApp(t, o, withLogout(providers.EndSession{Method: http.MethodPost}))
+			a := startApp(t, o, withLogout(providers.RPInitiated{Method: http.MethodPost}))
 			d := login(t, b, a, "poster"+string(rune('a'+i)))
 			logoutThrough(t, b, a, o, d.IDToken, entry, http.MethodPost)
 			requireStep(t, a, "provider.end_session", true)
@@ -212,7 +212,7 @@ func (l serverLogout) EndSession(ctx context.Context, req *providers.LogoutReque
 type localOnly struct{}
 
 func (localOnly) EndSession(context.Context, *providers.LogoutRequest) (providers.Action, error) {
-	return providers.Local(providers.NoticeNoEndSession), nil
+	return providers.Local(providers.NoticeLocalOnly), nil
 }
 
 // TestLogoutServerToServerAndLocal are the shapes without a browser trip
@@ -229,7 +229,7 @@ func TestLogoutServerToServerAndLocal(t *testing.T) {
 		opSessions int // the provider sessions left
 	}{
 		{"server to server", serverLogout{op: o}, "", 0},
-		{"local only", localOnly{}, providers.NoticeNoEndSession, 1},
+		{"local only", localOnly{}, providers.NoticeLocalOnly, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := browser.New(t)

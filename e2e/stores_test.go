@@ -50,7 +50,7 @@ func replayCopy(t *testing.T, url string, copied []*http.Cookie, isSession func(
 // hide what the user's own logout does.
 type withoutProviderLogout struct{ *session.CookieStore }
 
-func (withoutProviderLogout) EndSessions(context.Context, session.Match) error { return nil }
+func (withoutProviderLogout) EndMatching(context.Context, session.Match) error { return nil }
 
 // TestCopiedCookieAfterLogout: the session cookies, copied out of
 // Chromium (through CDP) before the user signs out with the button, open

@@ -220,8 +220,8 @@ func TestZitadelLocalOnlyFallback(t *testing.T) {
 	b.ResetRequests()
 	b.Click("#logout")
 	b.WaitURL("the app's home", func(u *url.URL) bool { return strings.HasPrefix(u.String(), a.URL+"/?") })
-	if got := b.Text("#notice"); got != providers.NoticeNoEndSession {
-		t.Errorf("notice %q, want %q", got, providers.NoticeNoEndSession)
+	if got := b.Text("#notice"); got != providers.NoticeLocalOnly {
+		t.Errorf("notice %q, want %q", got, providers.NoticeLocalOnly)
 	}
 	if ends := b.RequestsTo(z.URL); len(ends) > 0 {
 		t.Errorf("the browser went to zitadel: %v", ends)

@@ -21,7 +21,7 @@ import (
 type localOnly struct{}
 
 func (localOnly) EndSession(context.Context, *providers.LogoutRequest) (providers.Action, error) {
-	return providers.Local(providers.NoticeNoEndSession), nil
+	return providers.Local(providers.NoticeLocalOnly), nil
 }
 
 // unreachable is a provider whose logout cannot be reached.

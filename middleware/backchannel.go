@@ -60,7 +60,7 @@ const clockSkew = time.Minute
 // of the specification allowed, must have an iat no older than
 // [Config.LogoutTokenMaxAge]), the back-channel logout event, sid or sub,
 // no nonce, and a jti not seen before ([Config.ReplayCache]). The sessions
-// it names then end everywhere through [session.Store.EndSessions]: by sid
+// it names then end everywhere through [session.Store.EndMatching]: by sid
 // when the token has one, else every session of the subject at that
 // provider. Sessions created after the logout are not affected.
 // [Config.OnLogout] runs with [ReasonBackchannel] and one audit record is

@@ -130,7 +130,7 @@ func (m *Middleware) endMatching(ctx context.Context, cid string, reason LogoutR
 	if t, ok := m.store.(session.MatchTaker); ok {
 		ended, err = t.TakeMatching(ctx, match)
 	} else {
-		err = m.store.EndSessions(ctx, match)
+		err = m.store.EndMatching(ctx, match)
 	}
 	if err != nil {
 		rep.add("session.end", err, "the store could not end the sessions:")

@@ -21,7 +21,7 @@ import (
 // sid alone, as Microsoft Entra ID does: when exactly one configured
 // provider says so ([providers.Provider.FrontchannelSIDOnly]), a request
 // without iss is that provider's. Every session with that sid at that
-// provider ends, through [session.Store.EndSessions], and when the
+// provider ends, through [session.Store.EndMatching], and when the
 // request carries the session cookie of that very session, the cookies
 // are expired in the response. [Config.OnLogout] runs with
 // [ReasonFrontchannel] and one audit record is emitted.

@@ -42,7 +42,7 @@ func (f *fakeStore) Save(_ http.ResponseWriter, _ *http.Request, d *session.Data
 
 func (f *fakeStore) Delete(http.ResponseWriter, *http.Request, *session.Data) error { return nil }
 
-func (f *fakeStore) EndSessions(context.Context, session.Match) error { return nil }
+func (f *fakeStore) EndMatching(context.Context, session.Match) error { return nil }
 
 func newTestMiddleware(t *testing.T, store session.Store, cfg Config) *Middleware {
 	t.Helper()

@@ -318,7 +318,7 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 	discovered := resolved != nil || !p.HasLogin()
 	strategy := p.Logout
 	if strategy == nil {
-		strategy = providers.EndSession{}
+		strategy = providers.RPInitiated{}
 	}
 	act, err := strategy.EndSession(ctx, req)
 	for _, call := range act.Calls {
@@ -330,12 +330,12 @@ func (m *Middleware) endProviderSession(ctx context.Context, p *provider, resolv
 		m.log.WarnContext(ctx, "provider logout failed; local logout done", "event", "logout", "provider", p.Name,
 			"correlation_id", rep.CorrelationID, "reason", describe(err))
 		act = providers.Local(providers.NoticeProviderUnreachable)
-	case act.Method == "" && act.Notice == providers.NoticeNoEndSession && !discovered:
+	case act.Method == "" && act.Notice == providers.NoticeLocalOnly && !discovered:
 		rep.add("provider.end_session", errors.New("logout endpoint unknown: discovery failed"), "")
 		m.log.WarnContext(ctx, "provider unreachable; local logout done", "event", "logout", "provider", p.Name,
 			"correlation_id", rep.CorrelationID, "reason", "discovery failed")
 		act = providers.Local(providers.NoticeProviderUnreachable)
-	case act.Method == "" && act.Notice == providers.NoticeNoEndSession:
+	case act.Method == "" && act.Notice == providers.NoticeLocalOnly:
 		rep.add("provider.end_session", nil, "the provider has no logout endpoint: local logout only")
 		m.log.WarnContext(ctx, "provider has no end_session_endpoint; local logout only", "event", "logout",
 			"provider", p.Name, "correlation_id", rep.CorrelationID)

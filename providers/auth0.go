@@ -96,7 +96,7 @@ type Auth0Logout struct {
 // EndSession implements [Logout].
 func (l Auth0Logout) EndSession(ctx context.Context, req *LogoutRequest) (Action, error) {
 	if !l.Legacy && req.Endpoints.EndSessionURL != "" {
-		act, err := EndSession{ClientID: true, LogoutHint: req.IDToken == ""}.EndSession(ctx, req)
+		act, err := RPInitiated{ClientID: true, LogoutHint: req.IDToken == ""}.EndSession(ctx, req)
 		if err == nil && l.Federated && act.Method == http.MethodGet {
 			act.URL = withFlag(act.URL, "federated")
 		}

@@ -42,7 +42,7 @@ import "strings"
 // Source: https://github.com/goauthentik/authentik/blob/main/authentik/providers/oauth2/views/end_session.py
 func Authentik(baseURL, slug, clientID, clientSecret string) Provider {
 	p := OIDC("authentik", strings.TrimSuffix(baseURL, "/")+"/application/o/"+slug+"/", clientID, clientSecret)
-	p.Logout = EndSession{}
+	p.Logout = RPInitiated{}
 	p.ExpiredHintAccepted = true
 	return p
 }

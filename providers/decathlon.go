@@ -101,7 +101,7 @@ func Decathlon(cfg DecathlonConfig) Provider {
 		base = strings.TrimSuffix(cfg.BaseURL, "/")
 		logoutBase = base
 	}
-	logout := EndSession{
+	logout := RPInitiated{
 		URL:            or(cfg.LogoutURL, logoutBase+"/openid/logout"),
 		RequireIDToken: true,
 	}

@@ -100,7 +100,7 @@ func TestDecathlonEndpoints(t *testing.T) {
 			if !p.ExpiredHintAccepted {
 				t.Error("ExpiredHintAccepted is off; Decathlon's logout page says an expired ID token is accepted")
 			}
-			es, ok := p.Logout.(providers.EndSession)
+			es, ok := p.Logout.(providers.RPInitiated)
 			if !ok || es.URL != tc.logout || es.Method != tc.meth || !es.RequireIDToken || es.OmitState || es.RedirectParam != "" || es.ClientID {
 				t.Errorf("Logout = %#v", p.Logout)
 			}
@@ -246,7 +246,7 @@ func TestDecathlonLogoutRequest(t *testing.T) {
 	}
 	req.IDToken = ""
 	act, err = p.Logout.EndSession(context.Background(), req)
-	if err != nil || act.Method != "" || act.Notice != providers.NoticeNoEndSession {
+	if err != nil || act.Method != "" || act.Notice != providers.NoticeLocalOnly {
 		t.Errorf("without an ID token: %+v, %v; want a local logout", act, err)
 	}
 }

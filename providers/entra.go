@@ -116,7 +116,7 @@ type EntraLogout struct {
 
 // EndSession implements [Logout].
 func (l EntraLogout) EndSession(ctx context.Context, req *LogoutRequest) (Action, error) {
-	s := EndSession{URL: l.URL, OmitIDTokenHint: true}
+	s := RPInitiated{URL: l.URL, OmitIDTokenHint: true}
 	if hint := idTokenClaim(req.IDToken, "login_hint"); hint != "" {
 		s.Extra = map[string][]string{"logout_hint": {hint}}
 	}

@@ -31,7 +31,7 @@ func secret(name string) string { return "value of " + name }
 func ExampleOIDC() {
 	p := providers.OIDC("corp", "https://login.example.com", "my-client-id", secret("OIDC_CLIENT_SECRET"))
 	// Optional: log out by an auto-submitted POST, in French.
-	p.Logout = providers.EndSession{ClientID: true, UILocales: "fr", Method: http.MethodPost}
+	p.Logout = providers.RPInitiated{ClientID: true, UILocales: "fr", Method: http.MethodPost}
 
 	m, err := middleware.New(middleware.Config{
 		AppURL:    "https://app.example.com",

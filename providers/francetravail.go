@@ -199,7 +199,7 @@ func FranceTravail(cfg FranceTravailConfig) Provider {
 	if e.UserInfoURL == "" && apiPath != "" {
 		e.UserInfoURL = pick(cfg.Recette, franceTravailAPIRecetteHost, franceTravailAPIHost) + apiPath + "?" + realmQuery
 	}
-	logout := EndSession{
+	logout := RPInitiated{
 		URL:            or(cfg.LogoutURL, base+"/compte/deconnexion"),
 		RedirectParam:  "redirect_uri",
 		OmitState:      true,

@@ -169,8 +169,8 @@ func TestFranceTravailEndpoints(t *testing.T) {
 			if got, want := p.AuthParams.Encode(), tc.authParams.Encode(); got != want {
 				t.Errorf("AuthParams = %q, want %q", got, want)
 			}
-			want := providers.EndSession{URL: tc.logoutURL, Method: tc.logoutMethod, RedirectParam: "redirect_uri", OmitState: true, RequireIDToken: true}
-			if got, ok := p.Logout.(providers.EndSession); !ok || got.URL != want.URL || got.Method != want.Method ||
+			want := providers.RPInitiated{URL: tc.logoutURL, Method: tc.logoutMethod, RedirectParam: "redirect_uri", OmitState: true, RequireIDToken: true}
+			if got, ok := p.Logout.(providers.RPInitiated); !ok || got.URL != want.URL || got.Method != want.Method ||
 				got.RedirectParam != want.RedirectParam || !got.OmitState || !got.RequireIDToken || got.ClientID || got.Extra != nil {
 				t.Errorf("Logout = %#v, want %#v", p.Logout, want)
 			}

@@ -56,7 +56,7 @@ func Google(clientID, clientSecret string) Provider {
 		ClientSecret:    clientSecret,
 		AuthMethod:      method,
 		AuthParams:      url.Values{"access_type": {"offline"}},
-		Logout:          EndSession{},
+		Logout:          RPInitiated{},
 		RevokeEndsGrant: true,
 		// hd restricts the account chooser to a Google Workspace domain
 		// (a hint only: check the ID token's hd claim for a rule).

@@ -33,6 +33,6 @@ package providers
 func Hydra(issuer, clientID, clientSecret string) Provider {
 	p := OIDC("hydra", issuer, clientID, clientSecret)
 	p.Scopes = []string{"openid", "offline_access"}
-	p.Logout = EndSession{}
+	p.Logout = RPInitiated{}
 	return p
 }

@@ -80,16 +80,16 @@ const (
 	// NoticeProviderUnreachable: the provider could not be told; the
 	// local session is gone all the same.
 	NoticeProviderUnreachable = "provider-unreachable"
-	// NoticeNoEndSession: the provider has no logout endpoint; only the
+	// NoticeLocalOnly: the provider has no logout endpoint; only the
 	// local session ended.
-	NoticeNoEndSession = "local-only"
+	NoticeLocalOnly = "local-only"
 )
 
-// EndSession is RP-Initiated Logout 1.0 and its relatives: the browser
+// RPInitiated is RP-Initiated Logout 1.0 and its relatives: the browser
 // goes to the provider's logout endpoint with the ID token as a hint and
 // the application's landing URL. Its fields describe providers that name
 // or send things differently. The zero value is the standard.
-type EndSession struct {
+type RPInitiated struct {
 	// URL is the logout endpoint; default the discovered
 	// end_session_endpoint. With neither, logout is local only.
 	URL string
@@ -121,28 +121,28 @@ type EndSession struct {
 
 // Validate reports a Method other than GET or POST, and a URL that is not
 // absolute. [Provider.Validate] calls it.
-func (s EndSession) Validate() error {
+func (s RPInitiated) Validate() error {
 	switch strings.ToUpper(s.Method) {
 	case "", http.MethodGet, http.MethodPost:
 	default:
-		return fmt.Errorf("EndSession.Method %q is neither GET nor POST", s.Method)
+		return fmt.Errorf("RPInitiated.Method %q is neither GET nor POST", s.Method)
 	}
 	if s.URL != "" {
 		if err := absoluteURL(s.URL); err != nil {
-			return fmt.Errorf("EndSession.URL: %w", err)
+			return fmt.Errorf("RPInitiated.URL: %w", err)
 		}
 	}
 	return nil
 }
 
 // EndSession implements [Logout].
-func (s EndSession) EndSession(_ context.Context, req *LogoutRequest) (Action, error) {
+func (s RPInitiated) EndSession(_ context.Context, req *LogoutRequest) (Action, error) {
 	endpoint := s.URL
 	if endpoint == "" {
 		endpoint = req.Endpoints.EndSessionURL
 	}
 	if endpoint == "" || (s.RequireIDToken && req.IDToken == "") {
-		return Local(NoticeNoEndSession), nil
+		return Local(NoticeLocalOnly), nil
 	}
 	params := url.Values{}
 	if !s.OmitIDTokenHint && req.IDToken != "" {

@@ -16,7 +16,7 @@ package providers
 // logout_hint, ui_locales, a POST form or another endpoint, replace the
 // strategy:
 //
-//	p.Logout = providers.EndSession{ClientID: true, LogoutHint: true, UILocales: "fr", Method: http.MethodPost}
+//	p.Logout = providers.RPInitiated{ClientID: true, LogoutHint: true, UILocales: "fr", Method: http.MethodPost}
 //
 // Documentation: https://openid.net/specs/openid-connect-discovery-1_0.html
 // Documentation: https://openid.net/specs/openid-connect-rpinitiated-1_0.html
@@ -26,6 +26,6 @@ func OIDC(name, issuer, clientID, clientSecret string) Provider {
 		Issuer:       issuer,
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
-		Logout:       EndSession{ClientID: true},
+		Logout:       RPInitiated{ClientID: true},
 	}
 }

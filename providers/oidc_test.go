@@ -31,9 +31,9 @@ func genericFake(t *testing.T) *fakeOP {
 	return op
 }
 
-// TestEndSession is the golden logout request of RP-Initiated Logout for
-// each option of EndSession.
-func TestEndSession(t *testing.T) {
+// TestRPInitiated is the golden logout request of RP-Initiated Logout for
+// each option of RPInitiated.
+func TestRPInitiated(t *testing.T) {
 	base := providers.LogoutRequest{
 		Endpoints: providers.Endpoints{EndSessionURL: "https://op.example.com/logout"},
 		ClientID:  "c1", IDToken: "h.p.s", SID: "sid-7", State: "ST",
@@ -41,7 +41,7 @@ func TestEndSession(t *testing.T) {
 	}
 	cases := []struct {
 		name     string
-		s        providers.EndSession
+		s        providers.RPInitiated
 		edit     func(*providers.LogoutRequest)
 		method   string
 		url      string
@@ -52,25 +52,25 @@ func TestEndSession(t *testing.T) {
 	}{
 		{name: "defaults", method: "GET",
 			url: "https://op.example.com/logout?id_token_hint=h.p.s&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Flogged-out&state=ST", sent: true},
-		{name: "client_id, logout_hint, ui_locales", s: providers.EndSession{ClientID: true, LogoutHint: true, UILocales: "fr-FR en"}, method: "GET",
+		{name: "client_id, logout_hint, ui_locales", s: providers.RPInitiated{ClientID: true, LogoutHint: true, UILocales: "fr-FR en"}, method: "GET",
 			url: "https://op.example.com/logout?client_id=c1&id_token_hint=h.p.s&logout_hint=sid-7&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Flogged-out&state=ST&ui_locales=fr-FR+en", sent: true},
-		{name: "logout_hint without a sid", s: providers.EndSession{LogoutHint: true}, edit: func(r *providers.LogoutRequest) { r.SID = "" }, method: "GET",
+		{name: "logout_hint without a sid", s: providers.RPInitiated{LogoutHint: true}, edit: func(r *providers.LogoutRequest) { r.SID = "" }, method: "GET",
 			url: "https://op.example.com/logout?id_token_hint=h.p.s&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Flogged-out&state=ST", sent: true},
-		{name: "POST form", s: providers.EndSession{Method: http.MethodPost, ClientID: true}, method: "POST",
+		{name: "POST form", s: providers.RPInitiated{Method: http.MethodPost, ClientID: true}, method: "POST",
 			url:  "https://op.example.com/logout",
 			form: url.Values{"client_id": {"c1"}, "id_token_hint": {"h.p.s"}, "post_logout_redirect_uri": {"https://app.example/auth/logged-out"}, "state": {"ST"}}, sent: true},
-		{name: "renamed parameters, no state", s: providers.EndSession{RedirectParam: "redirect_uri", OmitState: true}, method: "GET",
+		{name: "renamed parameters, no state", s: providers.RPInitiated{RedirectParam: "redirect_uri", OmitState: true}, method: "GET",
 			url: "https://op.example.com/logout?id_token_hint=h.p.s&redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Flogged-out"},
-		{name: "renamed state", s: providers.EndSession{StateParam: "st", OmitIDTokenHint: true}, method: "GET",
+		{name: "renamed state", s: providers.RPInitiated{StateParam: "st", OmitIDTokenHint: true}, method: "GET",
 			url: "https://op.example.com/logout?post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Flogged-out&st=ST", sent: true},
-		{name: "configured URL with a query and extras", s: providers.EndSession{URL: "https://op.example.com/end?tenant=t1", Extra: url.Values{"x": {"1"}}}, method: "GET",
+		{name: "configured URL with a query and extras", s: providers.RPInitiated{URL: "https://op.example.com/end?tenant=t1", Extra: url.Values{"x": {"1"}}}, method: "GET",
 			url: "https://op.example.com/end?tenant=t1&id_token_hint=h.p.s&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Flogged-out&state=ST&x=1", sent: true},
 		{name: "no ID token: sent without the hint", method: "GET", edit: func(r *providers.LogoutRequest) { r.IDToken = "" },
 			url: "https://op.example.com/logout?post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Flogged-out&state=ST", sent: true},
-		{name: "no ID token, required", s: providers.EndSession{RequireIDToken: true}, edit: func(r *providers.LogoutRequest) { r.IDToken = "" },
-			noAction: true, notice: providers.NoticeNoEndSession},
+		{name: "no ID token, required", s: providers.RPInitiated{RequireIDToken: true}, edit: func(r *providers.LogoutRequest) { r.IDToken = "" },
+			noAction: true, notice: providers.NoticeLocalOnly},
 		{name: "no endpoint", edit: func(r *providers.LogoutRequest) { r.Endpoints.EndSessionURL = "" },
-			noAction: true, notice: providers.NoticeNoEndSession},
+			noAction: true, notice: providers.NoticeLocalOnly},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,7 +107,7 @@ func TestOIDCPreset(t *testing.T) {
 		p.Endpoints.AuthURL != "" || p.AuthMethod != "" {
 		t.Errorf("OIDC = %+v", p)
 	}
-	if es, ok := p.Logout.(providers.EndSession); !ok || !es.ClientID || es.URL != "" || es.Method != "" {
+	if es, ok := p.Logout.(providers.RPInitiated); !ok || !es.ClientID || es.URL != "" || es.Method != "" {
 		t.Errorf("Logout = %#v, want RP-Initiated Logout with client_id", p.Logout)
 	}
 }
@@ -125,7 +125,7 @@ func TestOIDCLoginLogout(t *testing.T) {
 	}{
 		{name: "GET", endSession: true, want: map[string]string{"client_id": opClient}},
 		{name: "POST with hints", endSession: true, post: true,
-			logout: providers.EndSession{Method: http.MethodPost, ClientID: true, LogoutHint: true, UILocales: "fr"},
+			logout: providers.RPInitiated{Method: http.MethodPost, ClientID: true, LogoutHint: true, UILocales: "fr"},
 			want:   map[string]string{"client_id": opClient, "logout_hint": "sid-42", "ui_locales": "fr"}},
 		{name: "no end_session_endpoint", endSession: false},
 	}

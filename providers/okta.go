@@ -30,7 +30,7 @@ import "strings"
 // Logout is RP-Initiated Logout at the discovered end_session_endpoint,
 // {issuer}/v1/logout, by GET, with id_token_hint, post_logout_redirect_uri
 // and state. Okta requires id_token_hint: a session without an ID token
-// ends locally, with the "local-only" notice (EndSession.RequireIDToken),
+// ends locally, with the "local-only" notice (RPInitiated.RequireIDToken),
 // rather than with an error page at Okta. Register AppURL +
 // "/auth/logged-out" as a "Sign-out redirect URI" of the app: Okta
 // redirects nowhere else. At logout the tokens are revoked at
@@ -51,6 +51,6 @@ func Okta(domain, authServerID, clientID, clientSecret string) Provider {
 		issuer += "/oauth2/" + authServerID
 	}
 	p := OIDC("okta", issuer, clientID, clientSecret)
-	p.Logout = EndSession{RequireIDToken: true}
+	p.Logout = RPInitiated{RequireIDToken: true}
 	return p
 }

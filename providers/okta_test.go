@@ -82,7 +82,7 @@ func TestOktaNoIDToken(t *testing.T) {
 		Endpoints: providers.Endpoints{EndSessionURL: "https://dev-123456.okta.com/oauth2/v1/logout"},
 		ClientID:  oktaClient, ReturnURL: "https://app.example/auth/logged-out", State: "ST",
 	})
-	if err != nil || act.Method != "" || act.Notice != providers.NoticeNoEndSession {
+	if err != nil || act.Method != "" || act.Notice != providers.NoticeLocalOnly {
 		t.Errorf("%+v, %v; want a local logout with the notice", act, err)
 	}
 }

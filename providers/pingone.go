@@ -78,7 +78,7 @@ func PingOne(c PingOneConfig) Provider {
 		issuer = "https://" + strings.TrimSuffix(strings.TrimPrefix(c.CustomDomain, "https://"), "/") + "/as"
 	}
 	p := OIDC("pingone", issuer, c.ClientID, c.ClientSecret)
-	p.Logout = EndSession{}
+	p.Logout = RPInitiated{}
 	p.ExpiredHintAccepted = true
 	switch {
 	case region != PingOneNorthAmerica && region != PingOneEU && region != PingOneCanada &&

@@ -103,7 +103,7 @@ type Provider struct {
 	UserInfo bool
 
 	// Logout is how the provider's session ends after the local one. Nil
-	// means [EndSession] with its defaults: RP-Initiated Logout at the
+	// means [RPInitiated] with its defaults: RP-Initiated Logout at the
 	// discovered end_session_endpoint, or a local logout with a warning
 	// when the provider has none.
 	Logout Logout

@@ -9,10 +9,10 @@ import (
 func TestValidateRefusesAnUnusableLogout(t *testing.T) {
 	base := Provider{Name: "p", Issuer: "https://op.example", ClientID: "c", ClientSecret: "s"}
 	for name, logout := range map[string]Logout{
-		"unknown method":   EndSession{Method: "DELETE"},
-		"misspelled POST":  EndSession{Method: "PSOT"},
-		"relative URL":     EndSession{URL: "/logout"},
-		"URL with no host": EndSession{URL: "https:///logout"},
+		"unknown method":   RPInitiated{Method: "DELETE"},
+		"misspelled POST":  RPInitiated{Method: "PSOT"},
+		"relative URL":     RPInitiated{URL: "/logout"},
+		"URL with no host": RPInitiated{URL: "https:///logout"},
 	} {
 		p := base
 		p.Logout = logout
@@ -26,10 +26,10 @@ func TestValidateRefusesAnUnusableLogout(t *testing.T) {
 		}
 	}
 	for name, logout := range map[string]Logout{
-		"default":     EndSession{},
-		"GET":         EndSession{Method: http.MethodGet, URL: "https://op.example/logout"},
-		"POST":        EndSession{Method: http.MethodPost},
-		"lower post":  EndSession{Method: "post"},
+		"default":     RPInitiated{},
+		"GET":         RPInitiated{Method: http.MethodGet, URL: "https://op.example/logout"},
+		"POST":        RPInitiated{Method: http.MethodPost},
+		"lower post":  RPInitiated{Method: "post"},
 		"Auth0":       Auth0Logout{},
 		"none at all": nil,
 	} {

@@ -23,7 +23,7 @@ import (
 // that the logout selects is gone and stays gone (a save after the end is
 // refused), every session created after the logout's time is kept, and
 // every live session is still found through its index keys.
-func TestEndSessionsUnderConcurrency(t *testing.T) {
+func TestEndMatchingUnderConcurrency(t *testing.T) {
 	eachRedis(t, func(t *testing.T, c redis.UniversalClient) {
 		p := prefix()
 		b := newBackend(t, c, redisstore.Options{Prefix: p})
@@ -92,7 +92,7 @@ func TestEndSessionsUnderConcurrency(t *testing.T) {
 		for range 2 {
 			wg.Go(func() {
 				<-start
-				if err := store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, Subject: "alice", At: at, Until: at.Add(time.Hour)}); err != nil {
+				if err := store.EndMatching(ctx, session.Match{Issuer: storetest.Issuer, Subject: "alice", At: at, Until: at.Add(time.Hour)}); err != nil {
 					t.Error(err)
 				}
 			})
@@ -100,7 +100,7 @@ func TestEndSessionsUnderConcurrency(t *testing.T) {
 		close(start)
 		wg.Wait()
 		// A logout received again once everything settled finds the same.
-		if err := store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, Subject: "alice", At: at, Until: at.Add(time.Hour)}); err != nil {
+		if err := store.EndMatching(ctx, session.Match{Issuer: storetest.Issuer, Subject: "alice", At: at, Until: at.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 

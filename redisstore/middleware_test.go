@@ -35,7 +35,7 @@ func newReplica(t *testing.T, store session.Store, lifetime session.Lifetime) *r
 	m, err := middleware.New(middleware.Config{
 		AppURL: appURL,
 		// Logout stays local: the provider has no end_session_endpoint.
-		Providers: []providers.Provider{{Name: "tv", Logout: providers.EndSession{}}},
+		Providers: []providers.Provider{{Name: "tv", Logout: providers.RPInitiated{}}},
 		Keys:      testKeys(),
 		Store:     store,
 		Lifetime:  lifetime,
@@ -148,7 +148,7 @@ func TestReplicasShareSessions(t *testing.T) {
 	})
 }
 
-func TestEndSessionsAcrossReplicas(t *testing.T) {
+func TestEndMatchingAcrossReplicas(t *testing.T) {
 	eachRedis(t, func(t *testing.T, c redis.UniversalClient) {
 		p := prefix()
 		a, b := redisReplicas(t, c, redisstore.Options{Prefix: p}, session.Lifetime{})
@@ -159,14 +159,14 @@ func TestEndSessionsAcrossReplicas(t *testing.T) {
 
 		// Back-channel logout received by replica b, for one provider session.
 		now := time.Now()
-		if err := b.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-phone", At: now, Until: now.Add(time.Hour)}); err != nil {
+		if err := b.store.EndMatching(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-phone", At: now, Until: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		wantUser(t, "ended sid on replica a", a, phone, "")
 		wantUser(t, "other sid", a, laptop, "alice")
 
 		// Then for every session of the user.
-		if err := b.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, Subject: "alice", At: now, Until: now.Add(time.Hour)}); err != nil {
+		if err := b.store.EndMatching(ctx, session.Match{Issuer: storetest.Issuer, Subject: "alice", At: now, Until: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		wantUser(t, "ended subject on replica a", a, laptop, "")
@@ -174,7 +174,7 @@ func TestEndSessionsAcrossReplicas(t *testing.T) {
 
 		// A login after the logout's time is not ended by it.
 		a.login(t, phone, "alice", "sid-phone")
-		if err := b.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-phone", At: now.Add(-time.Second), Until: now.Add(time.Hour)}); err != nil {
+		if err := b.store.EndMatching(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-phone", At: now.Add(-time.Second), Until: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		wantUser(t, "login after the logout", b, phone, "alice")
@@ -288,7 +288,7 @@ func TestRevocationsAcrossCookieReplicas(t *testing.T) {
 		}
 
 		now := time.Now()
-		if err := a.store.EndSessions(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: now, Until: now.Add(time.Hour)}); err != nil {
+		if err := a.store.EndMatching(ctx, session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: now, Until: now.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		wantUser(t, "revoked on the other replica", b, browser, "")

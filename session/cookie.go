@@ -231,9 +231,9 @@ func (s *CookieStore) forget(r *http.Request) {
 	}
 }
 
-// EndSessions implements [Store] by recording m in the revocation list,
+// EndMatching implements [Store] by recording m in the revocation list,
 // which Load checks.
-func (s *CookieStore) EndSessions(ctx context.Context, m Match) error {
+func (s *CookieStore) EndMatching(ctx context.Context, m Match) error {
 	return s.revocations.Revoke(ctx, m)
 }
 

@@ -178,13 +178,13 @@ func TestCookieStoreExpiryAndRevocation(t *testing.T) {
 	}
 	cookies := saved(t, s, sampleData(100))
 	ctx := context.Background()
-	if err := s.EndSessions(ctx, Match{Issuer: "https://op.example", SID: "other", At: testNow, Until: testNow.Add(time.Hour)}); err != nil {
+	if err := s.EndMatching(ctx, Match{Issuer: "https://op.example", SID: "other", At: testNow, Until: testNow.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Load(requestWith(cookies...)); got == nil {
 		t.Fatal("ending another sid ended this session")
 	}
-	s.EndSessions(ctx, Match{Issuer: "https://op.example", SID: "s1", At: testNow, Until: testNow.Add(time.Hour)})
+	s.EndMatching(ctx, Match{Issuer: "https://op.example", SID: "s1", At: testNow, Until: testNow.Add(time.Hour)})
 	if got, err := s.Load(requestWith(cookies...)); got != nil || err != nil {
 		t.Fatalf("a session ended by sid = %v, %v; want none", got, err)
 	}

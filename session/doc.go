@@ -5,7 +5,7 @@
 // claims, the provider's name and session id, and the session's times. A
 // [Store] loads and saves Data for a request. Every store refuses a
 // session past [Data.Expires] itself, whatever its cookies or records
-// say, and ends sessions for back-channel logout ([Store.EndSessions]).
+// say, and ends sessions for back-channel logout ([Store.EndMatching]).
 //
 //   - [CookieStore], the default, keeps the session in encrypted,
 //     authenticated cookies split into chunks, so that real ID tokens (4

@@ -9,14 +9,14 @@ import (
 	"github.com/endsession/endsession/session/storetest"
 )
 
-// TestEndSessionsByID: a match by a session's ID ends that session, with
+// TestEndMatchingByID: a match by a session's ID ends that session, with
 // or without At (an ID is never reused), and no other.
-func TestEndSessionsByID(t *testing.T) {
+func TestEndMatchingByID(t *testing.T) {
 	clock := storetest.NewClock(time.Now())
 	s := newServerStore(t, newMemory(t, clock.Now), clock.Now)
 	b, d := saveNew(t, s, clock.Now(), "alice", "sid-1")
 	other, _ := saveNew(t, s, clock.Now(), "alice", "sid-1")
-	if err := s.EndSessions(context.Background(), session.Match{ID: d.ID}); err != nil {
+	if err := s.EndMatching(context.Background(), session.Match{ID: d.ID}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.Load(b.Request("/")); err != nil || got != nil {

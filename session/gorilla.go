@@ -208,8 +208,8 @@ func (s *GorillaStore) Delete(w http.ResponseWriter, r *http.Request, d *Data) e
 	return nil
 }
 
-// EndSessions implements [Store] by recording m in the revocation list,
+// EndMatching implements [Store] by recording m in the revocation list,
 // which Load checks.
-func (s *GorillaStore) EndSessions(ctx context.Context, m Match) error {
+func (s *GorillaStore) EndMatching(ctx context.Context, m Match) error {
 	return s.revocations.Revoke(ctx, m)
 }

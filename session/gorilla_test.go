@@ -186,7 +186,7 @@ func TestGorillaStoreUnavailable(t *testing.T) {
 	}
 }
 
-func TestGorillaStoreEndSessionsUsesRevocations(t *testing.T) {
+func TestGorillaStoreEndMatchingUsesRevocations(t *testing.T) {
 	revs := session.NewMemoryRevocations(session.RevocationLimits{})
 	gs := sessions.NewCookieStore(hashKey(1))
 	one, err := session.NewGorillaStore(session.GorillaOptions{Store: gs, Revocations: revs})
@@ -199,11 +199,11 @@ func TestGorillaStoreEndSessionsUsesRevocations(t *testing.T) {
 	}
 	b, _ := saveNew(t, one, time.Now(), "alice", "sid-1")
 	now := time.Now()
-	if err := two.EndSessions(context.Background(), session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: now, Until: now.Add(time.Hour)}); err != nil {
+	if err := two.EndMatching(context.Background(), session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: now, Until: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := one.Load(b.Request("/")); err != nil || got != nil {
-		t.Errorf("Load after EndSessions through the shared list = %v, %v; want nil", got, err)
+		t.Errorf("Load after EndMatching through the shared list = %v, %v; want nil", got, err)
 	}
 }
 

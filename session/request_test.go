@@ -20,7 +20,7 @@ func authenticatedRequest(t testing.TB) (http.Handler, *http.Request) {
 	store := newServerStore(t, backend, time.Now)
 	m, err := middleware.New(middleware.Config{
 		AppURL:    "http://app.example",
-		Providers: []providers.Provider{{Name: "tv", Logout: providers.EndSession{}}},
+		Providers: []providers.Provider{{Name: "tv", Logout: providers.RPInitiated{}}},
 		Keys:      testKeys(1),
 		Store:     store,
 		Logger:    slog.New(slog.DiscardHandler),

@@ -368,16 +368,16 @@ func (s *ServerStore) Delete(w http.ResponseWriter, r *http.Request, d *Data) er
 	return nil
 }
 
-// EndSessions implements [Store]: it finds m's sessions through the
+// EndMatching implements [Store]: it finds m's sessions through the
 // backend's index and deletes those that m matches (created at or before
 // m.At), so the next request of those users on any replica has none.
-func (s *ServerStore) EndSessions(ctx context.Context, m Match) error {
+func (s *ServerStore) EndMatching(ctx context.Context, m Match) error {
 	_, err := s.TakeMatching(ctx, m)
 	return err
 }
 
 // TakeMatching implements [MatchTaker]: it ends the sessions m selects,
-// as EndSessions does, and returns them.
+// as EndMatching does, and returns them.
 func (s *ServerStore) TakeMatching(ctx context.Context, m Match) ([]*Data, error) {
 	var ids []string
 	if m.ID != "" {

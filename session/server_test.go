@@ -247,8 +247,8 @@ func TestServerStoreBackendDown(t *testing.T) {
 	if cs := rec.Result().Cookies(); len(cs) != 0 {
 		t.Errorf("a failed Delete must keep the cookie, so that a retry can delete the record; got %v", cs)
 	}
-	if err := down.EndSessions(context.Background(), session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: clock.Now()}); !errors.Is(err, session.ErrUnavailable) {
-		t.Errorf("EndSessions = %v, want ErrUnavailable", err)
+	if err := down.EndMatching(context.Background(), session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: clock.Now()}); !errors.Is(err, session.ErrUnavailable) {
+		t.Errorf("EndMatching = %v, want ErrUnavailable", err)
 	}
 }
 
@@ -302,7 +302,7 @@ func TestServerStoreSaveDoesNotResurrectEndedSession(t *testing.T) {
 				t.Fatal(d, err)
 			}
 			// ...while the provider ends the session (back-channel logout).
-			if err := s.EndSessions(context.Background(), session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: clock.Now()}); err != nil {
+			if err := s.EndMatching(context.Background(), session.Match{Issuer: storetest.Issuer, SID: "sid-1", At: clock.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			clock.Advance(5 * time.Minute)
@@ -388,7 +388,7 @@ func TestServerStoreConcurrent(t *testing.T) {
 				case 0:
 					s.Delete(httptest.NewRecorder(), b.Request("/"), d)
 				case 1:
-					s.EndSessions(context.Background(), session.Match{Issuer: storetest.Issuer, Subject: "user", At: time.Now()})
+					s.EndMatching(context.Background(), session.Match{Issuer: storetest.Issuer, Subject: "user", At: time.Now()})
 				}
 			}
 		})

@@ -31,9 +31,9 @@ type Store interface {
 	// and leaves the cookies as they were, so that a retry can delete the
 	// session.
 	Delete(w http.ResponseWriter, r *http.Request, d *Data) error
-	// EndSessions ends every session that m matches, wherever it lives, so
+	// EndMatching ends every session that m matches, wherever it lives, so
 	// that the next request of those users on any replica finds none.
-	EndSessions(ctx context.Context, m Match) error
+	EndMatching(ctx context.Context, m Match) error
 }
 
 // Match selects ended sessions: the one session with identifier ID (a

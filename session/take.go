@@ -22,7 +22,7 @@ type Taker interface {
 }
 
 // A MatchTaker is a [Store] that ends the sessions a [Match] selects, as
-// [Store.EndSessions] does, and returns them, so that the middleware can
+// [Store.EndMatching] does, and returns them, so that the middleware can
 // hand each to the application's erasure hook. [ServerStore] is one;
 // stores that keep sessions in the browser cannot be.
 type MatchTaker interface {

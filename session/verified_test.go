@@ -51,7 +51,7 @@ func TestCookieStoreCacheKeepsChecks(t *testing.T) {
 		t.Fatal("no session")
 	}
 	// Revocation is checked on a cached value.
-	s.EndSessions(context.Background(), Match{Issuer: "https://op.example", SID: "s1", At: testNow, Until: testNow.Add(time.Hour)})
+	s.EndMatching(context.Background(), Match{Issuer: "https://op.example", SID: "s1", At: testNow, Until: testNow.Add(time.Hour)})
 	if d, err := s.Load(requestWith(cookies...)); d != nil || err != nil {
 		t.Fatalf("a revoked session from the cache = %v, %v; want none", d, err)
 	}

@@ -53,9 +53,9 @@ func Run(t *testing.T, h Harness) {
 		{"IdleExpiry", idleExpiry},
 		{"RollingExtension", rolling},
 		{"AbsoluteExpiryWhenActive", absoluteExpiry},
-		{"EndSessionsBySID", endBySID},
-		{"EndSessionsBySubject", endBySubject},
-		{"EndSessionsRespectsAt", endRespectsAt},
+		{"EndMatchingBySID", endBySID},
+		{"EndMatchingBySubject", endBySubject},
+		{"EndMatchingRespectsAt", endRespectsAt},
 		{"TakeMatchingReturnsEnded", takeMatching},
 	}
 	for _, c := range checks {
@@ -357,8 +357,8 @@ func absoluteExpiry(t *testing.T, h Harness) {
 
 func (f *fixture) end(m session.Match) {
 	f.t.Helper()
-	if err := f.store.EndSessions(context.Background(), m); err != nil {
-		f.t.Fatalf("EndSessions: %v", err)
+	if err := f.store.EndMatching(context.Background(), m); err != nil {
+		f.t.Fatalf("EndMatching: %v", err)
 	}
 }
 
