@@ -34,6 +34,8 @@ type app struct {
 
 	// SessionCookie is the name of the store's (first) session cookie.
 	SessionCookie string
+	// ClientID is the app's client at the provider.
+	ClientID string
 
 	userinfo string // the provider's userinfo endpoint, the API the app calls
 
@@ -160,6 +162,7 @@ func startAppMounted(t *testing.T, o *op.OP, addr string, mount func(mw *middlew
 		t.Fatal(err)
 	}
 	a.MW = mw
+	a.ClientID = cfg.Providers[0].ClientID
 	a.SessionCookie = sessionCookie
 	if named, ok := cfg.Store.(interface{ CookieName() string }); ok {
 		a.SessionCookie = named.CookieName()

@@ -171,7 +171,7 @@ func logoutThrough(t *testing.T, b *browser.Browser, a *app, o *op.OP, wantHint 
 
 	// The provider ended its session.
 	res.EndEvent = o.WaitEvent(t, mark, "end_session.success", func(e op.Event) bool {
-		return e.Str("client_id") == op.ConfidentialClientID
+		return e.Str("client_id") == a.ClientID
 	})
 	if !res.EndEvent.Bool("signed_out_of_op") {
 		t.Errorf("the provider did not end its session: %s", res.EndEvent)

@@ -72,7 +72,20 @@ if (!isLoopbackHost(settings.issuerHost)) {
 export const CLIENTS = {
   confidential: { id: 'endsession-confidential', secret: 'endsession-confidential-secret' },
   public: { id: 'endsession-public' },
+  keyJWT: { id: 'endsession-keyjwt' },
 };
+
+// The private_key_jwt client's key, made at start-up: its public half is
+// registered; the whole of it is handed to the tests by
+// GET /__test/client-key (this provider serves tests on loopback only), so
+// that no key is kept in the repository.
+const clientKey = (() => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const kid = `es256-${randomBytes(6).toString('hex')}`;
+  const jwk = privateKey.export({ format: 'jwk' });
+  const { d, ...pub } = jwk; // eslint-disable-line no-unused-vars
+  return { private: { ...jwk, kid, alg: 'ES256' }, public: { ...pub, kid, alg: 'ES256', use: 'sig' } };
+})();
 
 // ------------------------------------------------------------------ events
 
@@ -274,6 +287,15 @@ function configuration() {
         client_id: CLIENTS.public.id,
         token_endpoint_auth_method: 'none',
       }),
+      // RFC 7523 client authentication at the token, revocation and PAR
+      // endpoints; its logins must be pushed first (RFC 9126).
+      clientMetadata({
+        client_id: CLIENTS.keyJWT.id,
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { keys: [clientKey.public] },
+        require_pushed_authorization_requests: true,
+      }),
     ],
     jwks: { keys: [signingKey()] },
     cookies: {
@@ -453,6 +475,14 @@ function requestLog(provider) {
     if (route === 'authorization' || route === 'resume') {
       fields.location = ctx.response.get('location') || undefined;
     }
+    if (route === 'authorization') {
+      // The names of the query's parameters: a pushed request carries
+      // only client_id and request_uri.
+      fields.query = Object.keys(ctx.query).sort().join(' ') || undefined;
+    }
+    if (['token', 'revocation', 'pushed_authorization_request'].includes(route)) {
+      fields.client_assertion = ctx.oidc?.body?.client_assertion ? true : undefined;
+    }
     logEvent('http.request', fields);
   });
 }
@@ -586,6 +616,9 @@ function adminHandler(provider) {
     try {
       const params = await readParams(req, url);
       switch (`${req.method} ${url.pathname}`) {
+        case 'GET /__test/client-key':
+          sendJSON(res, 200, { client_id: CLIENTS.keyJWT.id, jwk: clientKey.private });
+          return;
         case 'GET /__test/health':
           sendJSON(res, 200, { ok: true, issuer: provider.issuer });
           return;
