@@ -69,7 +69,7 @@ func BenchmarkBackchannelBurst(b *testing.B) {
 				b.Fatal(err)
 			}
 			for i := range burstLogouts {
-				if err := s.EndSessions(context.Background(), session.Match{ID: fmt.Sprintf("LOGGEDOUT%017d", i)}); err != nil {
+				if err := s.EndMatching(context.Background(), session.Match{ID: fmt.Sprintf("LOGGEDOUT%017d", i)}); err != nil {
 					b.Fatal(err)
 				}
 			}
