@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,34 +33,15 @@ func TestBackchannelLogout(t *testing.T) {
 	}{
 		{"cookie store", func(*testing.T, *middleware.Config) func() int { return nil }},
 		{"Redis store", func(t *testing.T, cfg *middleware.Config) func() int {
-			client := redis.NewClient(&redis.Options{Addr: peers.RequireRedis(t), ContextTimeoutEnabled: true})
-			t.Cleanup(func() { client.Close() })
-			opts := redisstore.Options{Prefix: "endsession-e2e:" + random() + ":", Timeout: 3 * time.Second} // a loaded machine is slow, not down
-			backend, err := redisstore.NewBackend(client, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			replay, err := redisstore.NewReplayCache(client, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Store, err = session.NewServerStore(session.ServerOptions{Backend: backend, Keys: cfg.Keys})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.ReplayCache = replay
-			return func() int {
-				keys, err := client.Keys(context.Background(), opts.Prefix+"s:*").Result()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return len(keys)
-			}
+			return redisBackchannel(t, cfg, redis.NewClient(&redis.Options{Addr: peers.RequireRedis(t), ContextTimeoutEnabled: true}))
+		}},
+		{"Redis store on Redis Cluster", func(t *testing.T, cfg *middleware.Config) func() int {
+			return redisBackchannel(t, cfg, redis.NewClusterClient(&redis.ClusterOptions{Addrs: peers.RequireRedisCluster(t), ContextTimeoutEnabled: true}))
 		}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			user := []string{"ivan", "judy"}[i]
+			user := []string{"ivan", "judy", "kent"}[i]
 			b := browser.New(t)
 			var records func() int
 			a := startApp(t, o, func(cfg *middleware.Config) { records = c.setup(t, cfg) })
@@ -123,5 +105,48 @@ func TestBackchannelLogout(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// redisBackchannel configures cfg's store and replay cache in Redis through
+// client, and returns a count of the session records there.
+func redisBackchannel(t *testing.T, cfg *middleware.Config, client redis.UniversalClient) func() int {
+	t.Cleanup(func() { client.Close() })
+	opts := redisstore.Options{Prefix: "endsession-e2e:" + random() + ":", Timeout: 3 * time.Second} // a loaded machine is slow, not down
+	backend, err := redisstore.NewBackend(client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay, err := redisstore.NewReplayCache(client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store, err = session.NewServerStore(session.ServerOptions{Backend: backend, Keys: cfg.Keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ReplayCache = replay
+	return func() int {
+		count := func(ctx context.Context, c redis.Cmdable) (int, error) {
+			keys, err := c.Keys(ctx, opts.Prefix+"s:*").Result()
+			return len(keys), err
+		}
+		cc, ok := client.(*redis.ClusterClient)
+		if !ok {
+			n, err := count(context.Background(), client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		var total atomic.Int64
+		if err := cc.ForEachMaster(context.Background(), func(ctx context.Context, c *redis.Client) error {
+			n, err := count(ctx, c)
+			total.Add(int64(n))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return int(total.Load())
 	}
 }

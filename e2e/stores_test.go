@@ -59,25 +59,42 @@ func (withoutProviderLogout) EndMatching(context.Context, session.Match) error {
 // Redis revocation list, and the Redis server store.
 func TestCopiedCookieAfterLogout(t *testing.T) {
 	o := op.Shared(t)
-	redisFor := func(t *testing.T) (*redis.Client, redisstore.Options) {
-		client := redis.NewClient(&redis.Options{Addr: peers.RequireRedis(t), ContextTimeoutEnabled: true})
+	redisFor := func(t *testing.T, cluster bool) (redis.UniversalClient, redisstore.Options) {
+		var client redis.UniversalClient
+		if cluster {
+			client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: peers.RequireRedisCluster(t), ContextTimeoutEnabled: true})
+		} else {
+			client = redis.NewClient(&redis.Options{Addr: peers.RequireRedis(t), ContextTimeoutEnabled: true})
+		}
 		t.Cleanup(func() { client.Close() })
 		return client, redisstore.Options{Prefix: "endsession-e2e:" + random() + ":", Timeout: 3 * time.Second} // a loaded machine is slow, not down
 	}
+	serverStore := func(t *testing.T, c redis.UniversalClient, opts redisstore.Options, keys []session.KeyPair) session.Store {
+		backend, err := redisstore.NewBackend(c, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := session.NewServerStore(session.ServerOptions{Backend: backend, Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	cases := []struct {
-		name string
-		user string
+		name    string
+		user    string
+		cluster bool // Redis Cluster rather than a single server
 		// store returns the store of one replica.
-		store func(t *testing.T, c *redis.Client, opts redisstore.Options, keys []session.KeyPair) session.Store
+		store func(t *testing.T, c redis.UniversalClient, opts redisstore.Options, keys []session.KeyPair) session.Store
 	}{
-		{"cookie store", "kate", func(t *testing.T, _ *redis.Client, _ redisstore.Options, keys []session.KeyPair) session.Store {
+		{"cookie store", "kate", false, func(t *testing.T, _ redis.UniversalClient, _ redisstore.Options, keys []session.KeyPair) session.Store {
 			s, err := session.NewCookieStore(session.CookieOptions{Keys: keys})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return withoutProviderLogout{s}
 		}},
-		{"cookie store with the Redis revocation list", "liam", func(t *testing.T, c *redis.Client, opts redisstore.Options, keys []session.KeyPair) session.Store {
+		{"cookie store with the Redis revocation list", "liam", false, func(t *testing.T, c redis.UniversalClient, opts redisstore.Options, keys []session.KeyPair) session.Store {
 			revs, err := redisstore.NewRevocations(c, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -88,26 +105,17 @@ func TestCopiedCookieAfterLogout(t *testing.T) {
 			}
 			return withoutProviderLogout{s}
 		}},
-		{"Redis store", "mona", func(t *testing.T, c *redis.Client, opts redisstore.Options, keys []session.KeyPair) session.Store {
-			backend, err := redisstore.NewBackend(c, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := session.NewServerStore(session.ServerOptions{Backend: backend, Keys: keys})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}},
+		{"Redis store", "mona", false, serverStore},
+		{"Redis store on Redis Cluster", "nina", true, serverStore},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var cfg middleware.Config
-			var client *redis.Client
+			var client redis.UniversalClient
 			var opts redisstore.Options
 			shared := c.name != "cookie store" // the default list covers one process
 			if shared {
-				client, opts = redisFor(t)
+				client, opts = redisFor(t, c.cluster)
 			}
 			b := browser.New(t)
 			a := startApp(t, o, func(mc *middleware.Config) {
@@ -162,7 +170,7 @@ func TestCopiedCookieAfterLogout(t *testing.T) {
 					t.Errorf("%s: the copy after the logout got its session written back", where)
 				}
 			}
-			if client != nil {
+			if client != nil && !c.cluster {
 				n, err := client.Keys(context.Background(), opts.Prefix+"*").Result()
 				if err != nil {
 					t.Fatal(err)

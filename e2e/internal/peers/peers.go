@@ -22,14 +22,15 @@ import (
 
 // The environment variables that scripts/test exports.
 const (
-	EnvRedisAddr   = "ENDSESSION_REDIS_ADDR"   // host:port of a running redis-server
-	EnvRedisServer = "ENDSESSION_REDIS_SERVER" // path of redis-server, for tests that run their own
-	EnvOPURL       = "ENDSESSION_OP_URL"       // issuer URL of the running OpenID provider
-	EnvOPLog       = "ENDSESSION_OP_LOG"       // file that receives the provider's JSON event log
-	EnvChromium    = "ENDSESSION_CHROMIUM"     // path of the Chromium binary
-	EnvAppAddr     = "ENDSESSION_APP_ADDR"     // host:port the app under test must listen on
-	EnvApp2Addr    = "ENDSESSION_APP2_ADDR"    // host:port of the second app (a replica)
-	EnvCI          = "CI"
+	EnvRedisAddr    = "ENDSESSION_REDIS_ADDR"          // host:port of a running redis-server
+	EnvRedisServer  = "ENDSESSION_REDIS_SERVER"        // path of redis-server, for tests that run their own
+	EnvRedisCluster = "ENDSESSION_REDIS_CLUSTER_ADDRS" // host:port,... of the nodes of a running Redis Cluster
+	EnvOPURL        = "ENDSESSION_OP_URL"              // issuer URL of the running OpenID provider
+	EnvOPLog        = "ENDSESSION_OP_LOG"              // file that receives the provider's JSON event log
+	EnvChromium     = "ENDSESSION_CHROMIUM"            // path of the Chromium binary
+	EnvAppAddr      = "ENDSESSION_APP_ADDR"            // host:port the app under test must listen on
+	EnvApp2Addr     = "ENDSESSION_APP2_ADDR"           // host:port of the second app (a replica)
+	EnvCI           = "CI"
 )
 
 // DefaultChromium is Debian's Chromium.
@@ -73,6 +74,25 @@ func RequireRedis(t testing.TB) string {
 		return ""
 	}
 	return addr
+}
+
+// RequireRedisCluster returns the addresses of the nodes of the running
+// Redis Cluster and checks that each answers PING.
+func RequireRedisCluster(t testing.TB) []string {
+	t.Helper()
+	env := os.Getenv(EnvRedisCluster)
+	if env == "" {
+		missing(t, "redis cluster", EnvRedisCluster+" is not set")
+		return nil
+	}
+	addrs := strings.Split(env, ",")
+	for _, addr := range addrs {
+		if err := pingRedis(addr, 2*time.Second); err != nil {
+			missing(t, "redis cluster", fmt.Sprintf("node %s of %s does not answer PING: %v", addr, EnvRedisCluster, err))
+			return nil
+		}
+	}
+	return addrs
 }
 
 // RequireRedisServer returns the path of a redis-server binary, for tests

@@ -32,6 +32,8 @@ func TestMissingPeerSkipsLocallyAndFailsInCI(t *testing.T) {
 	}{
 		{"redis unset", map[string]string{EnvRedisAddr: ""}, RequireRedis, EnvRedisAddr},
 		{"redis down", map[string]string{EnvRedisAddr: closed}, RequireRedis, closed},
+		{"redis cluster unset", map[string]string{EnvRedisCluster: ""}, func(t testing.TB) string { return strings.Join(RequireRedisCluster(t), ",") }, EnvRedisCluster},
+		{"redis cluster node down", map[string]string{EnvRedisCluster: closed}, func(t testing.TB) string { return strings.Join(RequireRedisCluster(t), ",") }, closed},
 		{"op unset", map[string]string{EnvOPURL: ""}, RequireOP, EnvOPURL},
 		{"op down", map[string]string{EnvOPURL: "http://" + closed}, RequireOP, closed},
 		{"chromium absent", map[string]string{EnvChromium: filepath.Join(t.TempDir(), "no-chromium")}, RequireChromium, "no-chromium"},
