@@ -283,7 +283,7 @@ var shared struct {
 // sharedCluster returns the nodes of the package's cluster: the one
 // scripts/test started, or one these tests start on first use (stopped by
 // TestMain).
-func sharedCluster(t *testing.T) []string {
+func sharedCluster(t testing.TB) []string {
 	t.Helper()
 	if env := os.Getenv(EnvClusterAddrs); env != "" {
 		return strings.Split(env, ",")

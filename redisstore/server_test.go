@@ -33,7 +33,7 @@ func (quiet) Printf(context.Context, string, ...any) {}
 // redisServer is a redis-server the test started on a loopback port, so
 // that it can stop, pause and restart it.
 type redisServer struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	port int
 	cmd  *exec.Cmd
@@ -41,7 +41,7 @@ type redisServer struct {
 
 // startRedis starts a redis-server for t. Without the binary the test is
 // skipped, or fails on CI.
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	bin := os.Getenv("ENDSESSION_REDIS_SERVER")
 	if bin == "" {
