@@ -132,6 +132,21 @@ func (b *Backend) takeSharded(ctx context.Context, what string, ids ...string) (
 	}
 	var cmds []*redis.Cmd
 	err := call(ctx, b.c, b.opts.Timeout, what, func(ctx context.Context) error {
+		if b.opts.WaitReplicas > 0 {
+			// Each session on a connection of its own master, and WAIT;
+			// every session is deleted, whatever a WAIT answers.
+			cmds = make([]*redis.Cmd, len(takes))
+			var first error
+			for i, t := range takes {
+				if err := replicated(ctx, b.c, b.opts, t.keys[0], func(c client) error {
+					cmds[i] = takeRecordScript.Run(ctx, c, t.keys)
+					return cmds[i].Err()
+				}); err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
+		}
 		var err error
 		cmds, err = runScripts(ctx, b.c, takeRecordScript, takes)
 		return err

@@ -50,6 +50,18 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock, used to turn times into TTLs; default time.Now.
 	Now func() time.Time
+	// WaitReplicas, when positive, makes each logout (a Backend's Delete
+	// and Take, a Revocations list's Revoke) wait until that many replicas
+	// of the master that took it have acknowledged it (Redis WAIT), within
+	// Timeout. When fewer do, it fails with [session.ErrUnavailable]: the
+	// logout is done on the master, the cookie is kept, and a retry logs
+	// out again. Replication is asynchronous, so a failover loses the
+	// writes its master had not yet sent, and a lost logout is a session
+	// that comes back; WAIT narrows that window and does not close it
+	// (Redis may still promote a replica that missed the write). Default
+	// 0: no wait. It needs a *redis.Client (one server, or a failover
+	// client) or a *redis.ClusterClient.
+	WaitReplicas int
 	// RevocationLimits bounds a [Revocations] list, as it bounds a
 	// [session.MemoryRevocations]; zero fields mean their defaults. The
 	// other types ignore it.
@@ -82,6 +94,9 @@ func check(c redis.UniversalClient, o Options, multiKey bool) error {
 	}
 	if o.Timeout < 0 {
 		return errors.New("redisstore: Timeout must not be negative")
+	}
+	if err := checkWait(c, o); err != nil {
+		return err
 	}
 	if strings.ContainsAny(o.Prefix, "{}") {
 		return errors.New("redisstore: Prefix must not contain { or }: they choose a key's hash slot on Redis Cluster")
@@ -277,7 +292,9 @@ func (b *Backend) Delete(ctx context.Context, ids ...string) error {
 		args[i] = id
 	}
 	return call(ctx, b.c, b.opts.Timeout, "DEL", func(ctx context.Context) error {
-		return deleteScript.Run(ctx, b.c, keys, args...).Err()
+		return replicated(ctx, b.c, b.opts, keys[0], func(c client) error {
+			return deleteScript.Run(ctx, c, keys, args...).Err()
+		})
 	})
 }
 

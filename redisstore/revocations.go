@@ -138,7 +138,9 @@ func (l *Revocations) Revoke(ctx context.Context, m session.Match) error {
 	}
 	keys := []string{key, l.opts.Prefix + "{r}:q:" + budget, l.opts.Prefix + "{r}:q:" + other}
 	return call(ctx, l.c, l.opts.Timeout, "revoke", func(ctx context.Context) error {
-		return revokeScript.Run(ctx, l.c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit, otherLimit, mode).Err()
+		return replicated(ctx, l.c, l.opts, key, func(c client) error {
+			return revokeScript.Run(ctx, c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit, otherLimit, mode).Err()
+		})
 	})
 }
 

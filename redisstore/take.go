@@ -38,12 +38,14 @@ func (b *Backend) Take(ctx context.Context, id string) ([]byte, error) {
 	}
 	var data []byte
 	err := call(ctx, b.c, b.opts.Timeout, "TAKE", func(ctx context.Context) error {
-		v, err := takeScript.Run(ctx, b.c, []string{b.sessionKey(id), b.tagsKey(id)}, id).Text()
-		if errors.Is(err, redis.Nil) {
-			return nil
-		}
-		data = []byte(v)
-		return err
+		return replicated(ctx, b.c, b.opts, b.sessionKey(id), func(c client) error {
+			v, err := takeScript.Run(ctx, c, []string{b.sessionKey(id), b.tagsKey(id)}, id).Text()
+			if errors.Is(err, redis.Nil) {
+				return nil
+			}
+			data = []byte(v)
+			return err
+		})
 	})
 	return data, err
 }
