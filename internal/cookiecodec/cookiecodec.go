@@ -165,8 +165,7 @@ func (c *Codec) Decode(name string, parts []string, use func(plain []byte) error
 		if i < len(parts)-1 && (len(p)%4 != 0 || strings.IndexByte(p, '=') >= 0) {
 			return ErrEncoding
 		}
-		buf.src = append(buf.src[:0], p...)
-		m, err := base64.URLEncoding.Decode(outer[len(outer):cap(outer)], buf.src)
+		m, err := decodeURL(outer[len(outer):cap(outer)], p, &buf.src)
 		if err != nil {
 			return ErrEncoding
 		}
@@ -199,7 +198,7 @@ func (c *Codec) Decode(name string, parts []string, use func(plain []byte) error
 
 	// 3. The inner base64, then AES-CTR with the IV in front.
 	buf.inner = grow(buf.inner, base64.URLEncoding.DecodedLen(len(value)))
-	m, err := base64.URLEncoding.Decode(buf.inner[:cap(buf.inner)], value)
+	m, err := decodeURL(buf.inner[:cap(buf.inner)], value, &buf.src)
 	if err != nil {
 		return ErrEncoding
 	}
