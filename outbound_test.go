@@ -5,6 +5,7 @@ package endsession_test
 // middleware's one refresh, failing once the session ended.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -54,7 +55,18 @@ func outboundStack(t *testing.T, server bool) *stack {
 var storeKinds = []struct {
 	name   string
 	server bool
-}{{"cookie", false}, {"server", true}}
+	locker bool
+}{{"cookie", false, false}, {"server", true, false}, {"cookie+locker", false, true}}
+
+// processLocker is a Locker of one process, for the refresh path that
+// rereads the session under the lock.
+func processLocker() middleware.Locker {
+	var mu sync.Mutex
+	return middleware.LockerFunc(func(context.Context, string, time.Duration) (func(), error) {
+		mu.Lock()
+		return mu.Unlock, nil
+	})
+}
 
 // TestTokenSourceRefreshesOnce: many goroutines of one handler ask for a
 // token after it expired, through one source and through sources of their
@@ -114,13 +126,18 @@ func TestTokenSourceRefreshesOnce(t *testing.T) {
 // handler returned. With the cookie store, the browser's next request,
 // carrying the cookie from before the refresh, gets the refreshed session
 // and its cookie without another refresh (RefreshGrace); with a
-// server-side store the store has it. Neither the browser nor the source
+// server-side store the store has it; under a Locker, the session the
+// source refreshed is not taken for the older one its request's cookie
+// holds. Neither the browser nor the source
 // ever spends a spent refresh token: the provider, which revokes the grant
 // when one comes back, keeps the user signed in.
 func TestTokenSourceOutlivesTheHandler(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			s := outboundStack(t, kind.server)
+			if kind.locker {
+				s.restart(func(c *middleware.Config) { c.Locker = processLocker() })
+			}
 			sources := make(chan oauth2.TokenSource, 1)
 			s.serveAlso(map[string]http.Handler{"/api/long": s.mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				ts := s.mw.TokenSource(r)
