@@ -123,10 +123,6 @@ type target struct {
 	latencies []time.Duration
 }
 
-func newTarget(b *testing.B, h http.Handler, req *http.Request) *target {
-	return newUsersTarget(b, h, [][]byte{rawRequest(b, req)}, 1)
-}
-
 // rawRequest returns req as the bytes sent on the wire.
 func rawRequest(b *testing.B, req *http.Request) []byte {
 	var raw bytes.Buffer
