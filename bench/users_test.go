@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
 	"github.com/endsession/endsession/session"
 )
 
@@ -48,6 +51,12 @@ func BenchmarkUsers(b *testing.B) {
 		b.Run("endsession-memory"+suffix, func(b *testing.B) {
 			benchUsers(b, n, memoryUsers(b, n))
 		})
+		if n <= usersWindow {
+			// gorilla's cookies are 6 KB, and 50 µs each to make.
+			b.Run("gorilla-cookie"+suffix, func(b *testing.B) {
+				benchUsers(b, n, gorillaUsers(b))
+			})
+		}
 	}
 }
 
@@ -105,6 +114,42 @@ func memoryUsers(b *testing.B, n int) userStore {
 // stamped: a request writes a session back when it was last written more
 // than a minute before, and making 1,000,000 sessions takes minutes.
 const usersAhead = time.Hour
+
+// gorillaUsers is gorilla/sessions' CookieStore as setupGorilla has it:
+// user i's cookie is its session's values, gob-encoded in securecookie
+// with a random IV.
+func gorillaUsers(b *testing.B) userStore {
+	store := sessions.NewCookieStore(hashKey, blockKey)
+	for _, c := range store.Codecs {
+		c.(*securecookie.SecureCookie).MaxLength(gorillaMaxLength)
+	}
+	const cookieName = "session"
+	now := time.Now()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := store.Get(r, cookieName)
+		if err != nil || s.IsNew {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		email, _ := s.Values["email"].(string)
+		accessToken, _ := s.Values["access_token"].(string)
+		use(w, email, accessToken)
+	})
+	return userStore{
+		h: h,
+		cookie: func(i int) string {
+			d := userData(now, i)
+			return savedCookies(b, func(w http.ResponseWriter, r *http.Request) error {
+				s := sessions.NewSession(store, cookieName)
+				for k, v := range sessionValues(now.Add(usersAhead)) {
+					s.Values[k] = v
+				}
+				s.Values["id"], s.Values["sub"], s.Values["sid"], s.Values["email"] = d.ID, d.Subject, d.SID, d.Email
+				return store.Save(r, w, s)
+			})
+		},
+	}
+}
 
 // userData is user i's session, stamped usersAhead from now.
 func userData(now time.Time, i int) *session.Data {
