@@ -15,8 +15,14 @@ import (
 // TestRevocationAtLogout is scenario 7: at logout the middleware revokes
 // the refresh token and the access token, side by side, at the revocation
 // endpoint (RFC 7009), before the browser reaches the end-session
-// endpoint. The provider's log shows both revocations and the refresh
-// token destroyed; afterwards neither token works.
+// endpoint. The provider's log shows both revocations; afterwards neither
+// token works.
+//
+// oidc-provider ends the whole grant when it revokes either token: when
+// the access token's revocation is served first, the refresh token goes
+// with its grant and its own revocation finds nothing left (200, as RFC
+// 7009 says), so the log has no refresh_token.destroyed event then. What
+// counts is that the refresh token no longer works.
 func TestRevocationAtLogout(t *testing.T) {
 	o := op.Shared(t)
 	b := browser.New(t)
@@ -43,11 +49,14 @@ func TestRevocationAtLogout(t *testing.T) {
 	if at == nil || at.Str("token_hash") != tokenHash(d.AccessToken) {
 		t.Errorf("no revocation of the session's access token %s among %v", tokenHash(d.AccessToken), revoked)
 	}
-	destroyed := o.WaitEvent(t, res.Mark, "refresh_token.destroyed", func(e op.Event) bool {
-		return e.Str("token_hash") == tokenHash(d.RefreshToken)
-	})
 	end := endSessionRequest(t, o, res.Mark)
-	for _, e := range []op.Event{rt, at, destroyed} {
+	ordered := []op.Event{rt, at}
+	for _, e := range o.Events(t, res.Mark, "refresh_token.destroyed") {
+		if e.Str("token_hash") == tokenHash(d.RefreshToken) {
+			ordered = append(ordered, e)
+		}
+	}
+	for _, e := range ordered {
 		if e != nil && e.Seq() > end.Seq() {
 			t.Errorf("%s came after the end-session request (seq %d)", e, end.Seq())
 		}
