@@ -321,6 +321,16 @@ func (b *Browser) AllCookies() []*network.Cookie {
 	})
 }
 
+// SetCookie sets a cookie named name with value for u, at Path=/, as a
+// page of u's origin would (an application's own cookie).
+func (b *Browser) SetCookie(u, name, value string) {
+	b.t.Helper()
+	Run(b, "set cookie "+name, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, network.SetCookie, network.SetCookieParams{Name: name, Value: value, URL: u, Path: "/"})
+		return chromedp.Void{}, err
+	})
+}
+
 // DeleteCookie deletes the cookies named name that match u (a lost cookie).
 func (b *Browser) DeleteCookie(u, name string) {
 	b.t.Helper()
