@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/endsession/endsession/internal/answer"
 	"github.com/endsession/endsession/providers"
@@ -51,16 +50,7 @@ func (m *Middleware) pushAuthorization(ctx context.Context, p *provider, resolve
 	}
 	ctx, cancel := context.WithTimeout(m.providerCall(ctx, p.Name, "pushed_authorization"), m.cfg.ProviderTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", fmt.Errorf("pushed authorization request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if basic {
-		setBasicAuth(req, p)
-	}
-	resp, err := m.cfg.HTTPClient.Do(req)
+	resp, err := m.postForm(ctx, p, endpoint, form, basic)
 	if err != nil {
 		return "", fmt.Errorf("pushed authorization request: %w", err)
 	}

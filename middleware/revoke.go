@@ -83,16 +83,7 @@ func (m *Middleware) revoke(ctx context.Context, p *provider, resolved *provider
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, resolved.Endpoints.RevocationURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if basic {
-		setBasicAuth(req, p)
-	}
-	resp, err := m.cfg.HTTPClient.Do(req)
+	resp, err := m.postForm(ctx, p, resolved.Endpoints.RevocationURL, form, basic)
 	if err != nil {
 		return err
 	}
@@ -102,4 +93,20 @@ func (m *Middleware) revoke(ctx context.Context, p *provider, resolved *provider
 		return fmt.Errorf("revocation endpoint answered %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// postForm POSTs form to a provider's endpoint as a client does, with the
+// client's HTTP Basic credentials when basic (the other client
+// authentication methods are in form already).
+func (m *Middleware) postForm(ctx context.Context, p *provider, endpoint string, form url.Values, basic bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if basic {
+		setBasicAuth(req, p)
+	}
+	return m.cfg.HTTPClient.Do(req)
 }
