@@ -7,30 +7,53 @@ import (
 	"testing"
 )
 
+// withEachPath runs f with the vector path, where the processor has it,
+// and with the table lookups alone.
+func withEachPath(t *testing.T, f func(t *testing.T)) {
+	vector := vectorBlocks
+	t.Cleanup(func() { vectorBlocks = vector })
+	if vector != nil {
+		t.Run("vector", f)
+	} else {
+		t.Log("no vector path on this machine (or under purego): the table path alone is tested")
+	}
+	vectorBlocks = nil
+	t.Run("tables", f)
+}
+
+// checkDecodeURL fails t unless decodeURL, of src as a string and as
+// bytes, gives what base64.URLEncoding.Decode gives: the same bytes, the
+// same count, the same error.
+func checkDecodeURL(t *testing.T, src []byte) {
+	t.Helper()
+	var scratch []byte
+	want := make([]byte, base64.URLEncoding.DecodedLen(len(src)))
+	got := make([]byte, len(want))
+	gotS := make([]byte, len(want))
+	n1, e1 := base64.URLEncoding.Decode(want, src)
+	n2, e2 := decodeURLBytes(got, src, &scratch)
+	n3, e3 := decodeURL(gotS, string(src), &scratch)
+	for _, g := range []struct {
+		n   int
+		err error
+		out []byte
+	}{{n2, e2, got}, {n3, e3, gotS}} {
+		if (e1 == nil) != (g.err == nil) || e1 != nil && e1.Error() != g.err.Error() || n1 != g.n || !bytes.Equal(want[:n1], g.out[:g.n]) {
+			t.Fatalf("%q: standard %d, %v; decodeURL %d, %v", src, n1, e1, g.n, g.err)
+		}
+	}
+}
+
 // decodeURL agrees with base64.URLEncoding.Decode on every input: whole
 // values, cut anywhere, with a character replaced by one outside the
 // alphabet, by padding or by a newline (which the standard decoder skips).
 func TestDecodeURLAgreesWithTheStandardDecoder(t *testing.T) {
+	withEachPath(t, testDecodeURLAgrees)
+}
+
+func testDecodeURLAgrees(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var scratch []byte
-	check := func(src []byte) {
-		t.Helper()
-		want := make([]byte, base64.URLEncoding.DecodedLen(len(src)))
-		got := make([]byte, len(want))
-		gotS := make([]byte, len(want))
-		n1, e1 := base64.URLEncoding.Decode(want, src)
-		n2, e2 := decodeURL(got, src, &scratch)
-		n3, e3 := decodeURL(gotS, string(src), &scratch)
-		for _, g := range []struct {
-			n   int
-			err error
-			out []byte
-		}{{n2, e2, got}, {n3, e3, gotS}} {
-			if (e1 == nil) != (g.err == nil) || e1 != nil && e1.Error() != g.err.Error() || n1 != g.n || !bytes.Equal(want[:n1], g.out[:g.n]) {
-				t.Fatalf("%q: standard %d, %v; decodeURL %d, %v", src, n1, e1, g.n, g.err)
-			}
-		}
-	}
+	check := func(src []byte) { t.Helper(); checkDecodeURL(t, src) }
 	for size := range 200 {
 		raw := make([]byte, size)
 		for i := range raw {
@@ -59,6 +82,43 @@ func TestDecodeURLAgreesWithTheStandardDecoder(t *testing.T) {
 	check([]byte(base64.URLEncoding.EncodeToString(raw)))
 }
 
+// Every byte value, at every place of a block of 32 characters, is read
+// as the standard decoder reads it: the alphabet's 64 decode, and the
+// other 192 (the standard alphabet's '+' and '/', padding, newlines,
+// bytes from 0x80) stop the fast paths there.
+func TestDecodeURLReadsEveryByteAtEveryPlace(t *testing.T) {
+	withEachPath(t, func(t *testing.T) {
+		raw := make([]byte, 300)
+		for i := range raw {
+			raw[i] = byte(i * 7)
+		}
+		enc := []byte(base64.URLEncoding.EncodeToString(raw))
+		for c := range 256 {
+			for place := range 64 {
+				x := bytes.Clone(enc)
+				x[32+place] = byte(c)
+				checkDecodeURL(t, x)
+			}
+		}
+	})
+}
+
+// FuzzDecodeURL: any input, decoded by either path, gives the standard
+// decoder's result.
+func FuzzDecodeURL(f *testing.F) {
+	f.Add([]byte(base64.URLEncoding.EncodeToString(bytes.Repeat([]byte("endsession"), 20))))
+	f.Add([]byte("AAAA"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		checkDecodeURL(t, src)
+		if vectorBlocks != nil {
+			vector := vectorBlocks
+			vectorBlocks = nil
+			defer func() { vectorBlocks = vector }()
+			checkDecodeURL(t, src)
+		}
+	})
+}
+
 func BenchmarkDecodeURL(b *testing.B) {
 	raw := make([]byte, 3774)
 	src := base64.URLEncoding.EncodeToString(raw)
@@ -71,6 +131,15 @@ func BenchmarkDecodeURL(b *testing.B) {
 		}
 	})
 	b.Run("decodeURL", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			decodeURL(dst, src, &scratch)
+		}
+	})
+	vector := vectorBlocks
+	vectorBlocks = nil
+	defer func() { vectorBlocks = vector }()
+	b.Run("decodeURL-tables", func(b *testing.B) {
 		b.SetBytes(int64(len(src)))
 		for b.Loop() {
 			decodeURL(dst, src, &scratch)

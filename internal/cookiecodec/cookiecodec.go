@@ -198,7 +198,7 @@ func (c *Codec) Decode(name string, parts []string, use func(plain []byte) error
 
 	// 3. The inner base64, then AES-CTR with the IV in front.
 	buf.inner = grow(buf.inner, base64.URLEncoding.DecodedLen(len(value)))
-	m, err := decodeURL(buf.inner[:cap(buf.inner)], value, &buf.src)
+	m, err := decodeURLBytes(buf.inner[:cap(buf.inner)], value, &buf.src)
 	if err != nil {
 		return ErrEncoding
 	}

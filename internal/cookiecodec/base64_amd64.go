@@ -1,0 +1,41 @@
+//go:build amd64 && !purego
+
+package cookiecodec
+
+// decodeBlocksAVX2 decodes up to blocks blocks of 32 characters of
+// base64url's alphabet from src into 24 bytes each at dst, writing 32
+// bytes for each (8 past the block's), and stops before the first block
+// that holds any other character. It returns how many it decoded.
+//
+//go:noescape
+func decodeBlocksAVX2(dst, src *byte, blocks int) int
+
+func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
+func xgetbv() (eax, edx uint32)
+
+// hasAVX2 reports whether the processor has AVX2 and the system saves
+// its registers.
+func hasAVX2() bool {
+	if max, _, _, _ := cpuid(0, 0); max < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const osxsave, avx = 1 << 27, 1 << 28
+	if ecx1&osxsave == 0 || ecx1&avx == 0 {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0b110 != 0b110 { // XMM and YMM state
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx2 = 1 << 5
+	return ebx7&avx2 != 0
+}
+
+// vectorBlocks is decodeBlocksAVX2 where the processor has AVX2, or nil.
+var vectorBlocks = func() func(dst, src *byte, blocks int) int {
+	if hasAVX2() {
+		return decodeBlocksAVX2
+	}
+	return nil
+}()
