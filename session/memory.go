@@ -43,7 +43,7 @@ type MemoryOptions struct {
 type MemoryBackend struct {
 	mu      sync.RWMutex
 	entries map[string]*memEntry
-	byTime  memHeap // soonest expiry first
+	byTime  timeHeap[*memEntry] // soonest expiry first
 	index   map[string]map[string]struct{}
 	max     int
 	now     func() time.Time
@@ -299,24 +299,5 @@ func (b *MemoryBackend) Lookup(_ context.Context, key string) ([]string, error) 
 	return ids, nil
 }
 
-// memHeap orders entries by expiry, for eviction and the sweep.
-type memHeap []*memEntry
-
-func (h memHeap) Len() int           { return len(h) }
-func (h memHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
-func (h memHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].pos, h[j].pos = i, j
-}
-func (h *memHeap) Push(x any) {
-	e := x.(*memEntry)
-	e.pos = len(*h)
-	*h = append(*h, e)
-}
-func (h *memHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return e
-}
+func (e *memEntry) heapTime() time.Time { return e.expires }
+func (e *memEntry) setHeapIndex(i int)  { e.pos = i }

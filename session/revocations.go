@@ -124,7 +124,7 @@ func CheckRevocation(m Match) error {
 type MemoryRevocations struct {
 	mu      sync.RWMutex
 	entries map[revocationKey]*revocation
-	queues  [budgets]revocationHeap // per budget, soonest Until first
+	queues  [budgets]timeHeap[*revocation] // per budget, soonest Until first
 	limits  [budgets]int
 	now     func() time.Time
 }
@@ -233,7 +233,7 @@ func (l *MemoryRevocations) push(e *revocation) {
 }
 
 // drop removes the entry of q that lapses first; l.mu must be held.
-func (l *MemoryRevocations) drop(q *revocationHeap) {
+func (l *MemoryRevocations) drop(q *timeHeap[*revocation]) {
 	e := heap.Pop(q).(*revocation)
 	delete(l.entries, e.key)
 }
@@ -292,24 +292,5 @@ func recordLogout(ctx context.Context, rev Revocations, d *Data, now time.Time) 
 	return unavailable(err)
 }
 
-// revocationHeap orders entries by Until.
-type revocationHeap []*revocation
-
-func (h revocationHeap) Len() int           { return len(h) }
-func (h revocationHeap) Less(i, j int) bool { return h[i].until.Before(h[j].until) }
-func (h revocationHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].pos, h[j].pos = i, j
-}
-func (h *revocationHeap) Push(x any) {
-	e := x.(*revocation)
-	e.pos = len(*h)
-	*h = append(*h, e)
-}
-func (h *revocationHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return e
-}
+func (e *revocation) heapTime() time.Time { return e.until }
+func (e *revocation) setHeapIndex(i int)  { e.pos = i }
