@@ -58,7 +58,7 @@ type CookieOptions struct {
 	// A value is cached the second time it is seen, so a site with more
 	// users than the cache holds pays nothing for it; to serve them from
 	// the cache, allow twice an entry (the cookie's bytes plus its
-	// session's, 8 KB for a 5 KB cookie) for each user who comes back
+	// session's, 9 KB for a 5 KB cookie) for each user who comes back
 	// while the cache would still hold them: 192 MiB for 10,000 such
 	// users. BENCHMARKS.md measures both.
 	CacheSize int

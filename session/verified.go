@@ -2,6 +2,7 @@ package session
 
 import (
 	"hash/maphash"
+	"math/bits"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,8 +58,21 @@ type verifiedEntry struct {
 }
 
 // verifiedOverhead approximates the bytes of an entry beyond its strings:
-// the map slot, the entry and the Data struct.
-const verifiedOverhead = 512
+// the Data struct (352 bytes), the entry (64) and its slots in a map
+// that may have just doubled.
+const verifiedOverhead = 576
+
+// allocSize returns about what the allocator takes for an object of n
+// bytes, rounding up as its size classes do: up to an eighth of the
+// power of two above n (a 3,800-byte string takes 4,096), so that a
+// budget counted with it bounds the heap.
+func allocSize(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	step := max(16, (1<<bits.Len(uint(n-1)))/8)
+	return (n + step - 1) / step * step
+}
 
 func newVerifiedCache(budget int) *verifiedCache {
 	if budget <= 0 {
@@ -147,12 +161,16 @@ func (c *verifiedCache) get(fp uint64, parts []string) *Data {
 }
 
 // put remembers that the value made of parts, of fingerprint fp, decodes
-// to d, which must not be modified afterwards.
+// to d, which must not be modified afterwards. rawSize is the length of
+// the session's binary form, which d's strings share.
 func (c *verifiedCache) put(fp uint64, parts []string, d *Data, rawSize int) {
-	size := rawSize + verifiedOverhead
-	for _, p := range parts {
-		size += len(p)
+	// What the entry keeps: the session's strings, the first chunk and
+	// the rest, each one allocation, and the fixed parts.
+	restLen := 0
+	for _, p := range parts[1:] {
+		restLen += len(p)
 	}
+	size := allocSize(rawSize) + allocSize(len(parts[0])) + allocSize(restLen) + verifiedOverhead
 	if size > c.genSize {
 		return
 	}
