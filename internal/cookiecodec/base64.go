@@ -44,9 +44,9 @@ func decodeURL(dst []byte, src string, scratch *[]byte) (int, error) {
 	// The vector path writes 32 bytes for a block's 24, the table path
 	// four 8-byte stores of 6 bytes each: dst needs 8 or 2 bytes more
 	// than the block's.
-	if vectorBlocks != nil && len(src) >= 36 && len(dst) >= 32 {
+	if useAVX2 && len(src) >= 36 && len(dst) >= 32 {
 		blocks := min((len(src)-36)/32+1, (len(dst)-32)/24+1)
-		done := vectorBlocks(unsafe.SliceData(dst), unsafe.StringData(src), blocks)
+		done := decodeBlocksAVX2(unsafe.SliceData(dst), unsafe.StringData(src), blocks)
 		n, si = 24*done, 32*done
 	}
 	for len(src)-si >= 36 && len(dst)-n >= 26 {

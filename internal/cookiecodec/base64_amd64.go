@@ -32,10 +32,6 @@ func hasAVX2() bool {
 	return ebx7&avx2 != 0
 }
 
-// vectorBlocks is decodeBlocksAVX2 where the processor has AVX2, or nil.
-var vectorBlocks = func() func(dst, src *byte, blocks int) int {
-	if hasAVX2() {
-		return decodeBlocksAVX2
-	}
-	return nil
-}()
+// useAVX2 says whether decodeURL calls decodeBlocksAVX2: the processor
+// has AVX2 (tests turn it off to check the table path).
+var useAVX2 = hasAVX2()

@@ -10,14 +10,14 @@ import (
 // withEachPath runs f with the vector path, where the processor has it,
 // and with the table lookups alone.
 func withEachPath(t *testing.T, f func(t *testing.T)) {
-	vector := vectorBlocks
-	t.Cleanup(func() { vectorBlocks = vector })
-	if vector != nil {
+	vector := useAVX2
+	t.Cleanup(func() { useAVX2 = vector })
+	if vector {
 		t.Run("vector", f)
 	} else {
 		t.Log("no vector path on this machine (or under purego): the table path alone is tested")
 	}
-	vectorBlocks = nil
+	useAVX2 = false
 	t.Run("tables", f)
 }
 
@@ -110,10 +110,9 @@ func FuzzDecodeURL(f *testing.F) {
 	f.Add([]byte("AAAA"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		checkDecodeURL(t, src)
-		if vectorBlocks != nil {
-			vector := vectorBlocks
-			vectorBlocks = nil
-			defer func() { vectorBlocks = vector }()
+		if useAVX2 {
+			useAVX2 = false
+			defer func() { useAVX2 = true }()
 			checkDecodeURL(t, src)
 		}
 	})
@@ -136,9 +135,9 @@ func BenchmarkDecodeURL(b *testing.B) {
 			decodeURL(dst, src, &scratch)
 		}
 	})
-	vector := vectorBlocks
-	vectorBlocks = nil
-	defer func() { vectorBlocks = vector }()
+	vector := useAVX2
+	useAVX2 = false
+	defer func() { useAVX2 = vector }()
 	b.Run("decodeURL-tables", func(b *testing.B) {
 		b.SetBytes(int64(len(src)))
 		for b.Loop() {
