@@ -90,8 +90,8 @@ func BenchmarkLoad(b *testing.B) {
 			// A server that has been up for a while: every user has come
 			// twice before the clock starts.
 			if len(raws) > 1 {
-				store.warm(b, 2*len(raws))
-				floor.warm(b, 2*len(raws))
+				store.warm(b, 2*len(raws)*c.visit)
+				floor.warm(b, 2*len(raws)*c.visit)
 			}
 			runtime.GC()
 			b.ResetTimer()
@@ -134,9 +134,17 @@ type target struct {
 	raw       []byte // the first request
 	conns     []net.Conn
 	readers   []*bufio.Reader
+	visiting  []visiting // each connection's current visit, across runs
 	elapsed   time.Duration
 	requests  int
 	latencies []time.Duration
+}
+
+// visiting is the request a connection is sending for its user, and how
+// many more of that visit are left.
+type visiting struct {
+	raw  []byte
+	left int
 }
 
 // rawRequest returns req as the bytes sent on the wire.
@@ -174,6 +182,7 @@ func newUsersTarget(b *testing.B, h http.Handler, raws [][]byte, visit int) *tar
 			b.Fatal(err)
 		}
 		t.conns, t.readers = append(t.conns, c), append(t.readers, r)
+		t.visiting = append(t.visiting, visiting{raw: t.raw})
 	}
 	return t
 }
@@ -189,18 +198,17 @@ func (t *target) run(b *testing.B, n int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, r := t.conns[i], t.readers[i]
+			c, r, v := t.conns[i], t.readers[i], &t.visiting[i]
 			lat := make([]time.Duration, 0, n/len(t.conns)+1)
-			raw, left := t.raw, 0
 			for next.Add(1) <= int64(n) {
 				if len(t.raws) > 1 {
-					if left == 0 {
-						raw, left = t.raws[int(t.next.Add(1))%len(t.raws)], t.visit
+					if v.left == 0 {
+						v.raw, v.left = t.raws[int(t.next.Add(1))%len(t.raws)], t.visit
 					}
-					left--
+					v.left--
 				}
 				t0 := time.Now()
-				if err := roundTrip(c, r, raw); err != nil {
+				if err := roundTrip(c, r, v.raw); err != nil {
 					errs[i] = err
 					return
 				}
