@@ -2,6 +2,11 @@
 
 package cookiecodec
 
+import (
+	"os"
+	"strings"
+)
+
 // decodeBlocksAVX2 decodes up to blocks blocks of 32 characters of
 // base64url's alphabet from src into 24 bytes each at dst, writing 32
 // bytes for each (8 past the block's), and stops before the first block
@@ -33,5 +38,22 @@ func hasAVX2() bool {
 }
 
 // useAVX2 says whether decodeURL calls decodeBlocksAVX2: the processor
-// has AVX2 (tests turn it off to check the table path).
-var useAVX2 = hasAVX2()
+// has AVX2, and GODEBUG does not turn it off (cpu.avx2=off or
+// cpu.all=off, as for the runtime and the standard library). Tests turn
+// it off to check the table path.
+var useAVX2 = hasAVX2() && !godebugOff(os.Getenv("GODEBUG"))
+
+// godebugOff reports whether the GODEBUG value turns AVX2 off; the last
+// setting of a key wins, as the runtime reads it.
+func godebugOff(godebug string) bool {
+	off := false
+	for _, kv := range strings.Split(godebug, ",") {
+		switch kv {
+		case "cpu.avx2=off", "cpu.all=off":
+			off = true
+		case "cpu.avx2=on":
+			off = false
+		}
+	}
+	return off
+}

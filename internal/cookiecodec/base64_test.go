@@ -15,7 +15,7 @@ func withEachPath(t *testing.T, f func(t *testing.T)) {
 	if vector {
 		t.Run("vector", f)
 	} else {
-		t.Log("no vector path on this machine (or under purego): the table path alone is tested")
+		t.Log("no vector path (this processor, purego, or GODEBUG=cpu.avx2=off): the table path alone is tested")
 	}
 	useAVX2 = false
 	t.Run("tables", f)
