@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -225,6 +226,45 @@ func TestRevocationsUnverifiedFloodKeepsSignedLogouts(t *testing.T) {
 		}
 		if keys := keys(t, c, p+"{r}:sid|"); len(keys) != 2+4 {
 			t.Errorf("%d match keys, want 6 (2 signed, 4 unverified)", len(keys))
+		}
+	})
+}
+
+// TestRevocationsWarnWhenFullBudgetDropsLiveEntries: a budget full of
+// live logouts that must drop one says so in the log, at most once a
+// minute, as the in-memory list does.
+func TestRevocationsWarnWhenFullBudgetDropsLiveEntries(t *testing.T) {
+	eachRedis(t, func(t *testing.T, c redis.UniversalClient) {
+		var logs strings.Builder
+		now := time.Now()
+		revs, err := redisstore.NewRevocations(c, redisstore.Options{
+			Prefix: prefix(), RevocationLimits: session.RevocationLimits{ProviderLogouts: 2},
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			m := session.Match{Issuer: storetest.Issuer, SID: "full-" + strconv.Itoa(i), At: now, Until: now.Add(time.Hour)}
+			if err := revs.Revoke(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := logs.String()
+		if n := strings.Count(out, "event=session.revocation_drop"); n != 1 {
+			t.Fatalf("%d warnings after 3 drops within a minute, want 1:\n%s", n, out)
+		}
+		for _, want := range []string{"level=WARN", "budget=provider", "dropped=1", "limit=ProviderLogouts", "cap=2"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the warning lacks %q:\n%s", want, out)
+			}
+		}
+		now = now.Add(time.Minute)
+		if err := revs.Revoke(ctx, session.Match{Issuer: storetest.Issuer, SID: "full-5", At: now, Until: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(logs.String(), "dropped=3") {
+			t.Errorf("the second warning does not count the drops since the first:\n%s", logs.String())
 		}
 	})
 }

@@ -28,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -66,6 +67,11 @@ type Options struct {
 	// [session.MemoryRevocations]; zero fields mean their defaults. The
 	// other types ignore it.
 	RevocationLimits session.RevocationLimits
+	// Logger receives a warning when a [Revocations] list must drop
+	// logouts that have not lapsed to keep within RevocationLimits (at
+	// most one a minute, with how many: the sessions they ended open
+	// again); default slog.Default(). The other types ignore it.
+	Logger *slog.Logger
 }
 
 func (o *Options) setDefaults() {
@@ -77,6 +83,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 }
 

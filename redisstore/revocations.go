@@ -3,7 +3,9 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,6 +43,7 @@ type Revocations struct {
 	c      client
 	opts   Options
 	limits session.RevocationLimits
+	drops  drops
 }
 
 // DefaultRevocationTTL is how long a match without Until is kept: the
@@ -82,10 +85,12 @@ elseif ARGV[6] == 'signed' then
 	redis.call('ZREM', KEYS[3], KEYS[1])
 end
 redis.call('ZREMRANGEBYSCORE', budget, '-inf', now)
+local dropped = 0
 if not redis.call('ZSCORE', budget, KEYS[1]) then
 	while redis.call('ZCARD', budget) >= cap do
 		local first = redis.call('ZPOPMIN', budget)
 		redis.call('DEL', first[1])
+		dropped = dropped + 1
 	end
 end
 local ttl = untilms - now
@@ -103,7 +108,7 @@ redis.call('ZADD', budget, now + ttl, KEYS[1])
 if redis.call('PTTL', budget) < ttl then
 	redis.call('PEXPIRE', budget, ttl)
 end
-return 1
+return dropped
 `)
 
 // Revoke implements [session.Revocations] with one script call. A match
@@ -137,11 +142,53 @@ func (l *Revocations) Revoke(ctx context.Context, m session.Match) error {
 		budget, other, limit, otherLimit, mode = "provider", "unverified", l.limits.ProviderLogouts, l.limits.UnverifiedLogouts, "signed"
 	}
 	keys := []string{key, l.opts.Prefix + "{r}:q:" + budget, l.opts.Prefix + "{r}:q:" + other}
-	return call(ctx, l.c, l.opts.Timeout, "revoke", func(ctx context.Context) error {
+	var dropped int
+	err := call(ctx, l.c, l.opts.Timeout, "revoke", func(ctx context.Context) error {
 		return replicated(ctx, l.c, l.opts, key, func(c client) error {
-			return revokeScript.Run(ctx, c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit, otherLimit, mode).Err()
+			var err error
+			dropped, err = revokeScript.Run(ctx, c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit, otherLimit, mode).Int()
+			return err
 		})
 	})
+	if dropped > 0 {
+		l.drops.note(l.opts.Logger, now, budget, dropped, limit)
+	}
+	return err
+}
+
+// limitNames are the fields of session.RevocationLimits that cap each
+// budget.
+var limitNames = map[string]string{"logouts": "Logouts", "provider": "ProviderLogouts", "unverified": "UnverifiedLogouts"}
+
+// drops warns that a full budget dropped logouts before they lapsed, at
+// most once a minute, with how many since the last warning, as
+// session.MemoryRevocations does.
+type drops struct {
+	mu      sync.Mutex
+	pending map[string]int // by budget
+	caps    map[string]int // by budget
+	last    time.Time
+}
+
+// note records that n live members of budget, whose cap is limit, were
+// just dropped.
+func (d *drops) note(log *slog.Logger, now time.Time, budget string, n, limit int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pending == nil {
+		d.pending, d.caps = make(map[string]int), make(map[string]int)
+	}
+	d.pending[budget] += n
+	d.caps[budget] = limit
+	if !d.last.IsZero() && now.Sub(d.last) < time.Minute {
+		return
+	}
+	for b, dropped := range d.pending {
+		log.Warn("revocation list full: logouts dropped before they lapsed, the sessions they ended open again until they expire; raise session.RevocationLimits."+limitNames[b],
+			"event", "session.revocation_drop", "budget", b, "dropped", dropped, "limit", limitNames[b], "cap", d.caps[b])
+		delete(d.pending, b)
+	}
+	d.last = now
 }
 
 // Revoked implements [session.Revocations] with one MGET of the

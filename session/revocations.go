@@ -40,7 +40,10 @@ const DefaultRevocationTTL = 7 * 24 * time.Hour
 // one of its budget that lapses soonest. The budgets are separate so that
 // a flood of front-channel logouts, which anyone may attempt with made-up
 // sids ([Match.Unverified]), can never evict a user's own logout nor a
-// logout the provider signed (back-channel).
+// logout the provider signed (back-channel). A dropped entry that had
+// not lapsed opens the sessions it ended again: the list then logs a
+// warning (event=session.revocation_drop, at most one a minute, to
+// slog.Default() for [MemoryRevocations]) naming the limit to raise.
 type RevocationLimits struct {
 	// Logouts caps the sessions ended by logout (matches by ID) kept at
 	// once. Each lapses when no copy of its cookie could still be used
@@ -127,6 +130,7 @@ type MemoryRevocations struct {
 	queues  [budgets]timeHeap[*revocation] // per budget, soonest Until first
 	limits  [budgets]int
 	now     func() time.Time
+	drops   revocationDrops
 }
 
 type revocationKey struct {
@@ -206,7 +210,7 @@ func (l *MemoryRevocations) Revoke(_ context.Context, m Match) error {
 			if m.Until.After(e.until) {
 				e.until = m.Until
 			}
-			l.push(e)
+			l.push(e, now)
 			return nil
 		}
 		if m.Until.After(e.until) {
@@ -217,15 +221,18 @@ func (l *MemoryRevocations) Revoke(_ context.Context, m Match) error {
 	}
 	// Own copies: the names may be slices of a larger request.
 	k.issuer, k.name = strings.Clone(k.issuer), strings.Clone(k.name)
-	l.push(&revocation{key: k, at: m.At, until: m.Until, budget: budget})
+	l.push(&revocation{key: k, at: m.At, until: m.Until, budget: budget}, now)
 	return nil
 }
 
 // push adds e to its budget, dropping the entry of the budget that lapses
 // soonest when it is full; l.mu must be held.
-func (l *MemoryRevocations) push(e *revocation) {
+func (l *MemoryRevocations) push(e *revocation, now time.Time) {
 	q := &l.queues[e.budget]
 	if q.Len() >= l.limits[e.budget] {
+		if now.Before((*q)[0].until) {
+			l.drops.note(now, e.budget, 1, l.limits)
+		}
 		l.drop(q)
 	}
 	heap.Push(q, e)

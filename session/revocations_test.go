@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,5 +105,50 @@ func TestLoggedOutCoversEveryCopy(t *testing.T) {
 	logout = created.Add(9*time.Hour + 40*time.Minute)
 	if m := loggedOut(d, logout); m.Until.Before(created.Add(10 * time.Hour)) {
 		t.Errorf("Until = %v, before the absolute end", m.Until)
+	}
+}
+
+// A full budget that must drop a logout before it lapses says so in the
+// log, at most once a minute, with how many it dropped: the sessions
+// they ended open again, and the operator must raise the limit.
+func TestMemoryRevocationsWarnWhenFullBudgetDropsLiveEntries(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var logs strings.Builder
+	l := NewMemoryRevocations(RevocationLimits{ProviderLogouts: 2})
+	l.now = func() time.Time { return now }
+	l.drops.log = slog.New(slog.NewTextHandler(&logs, nil))
+	for i := range 5 {
+		if err := l.Revoke(ctx, Match{Issuer: "https://op", SID: "s" + strconv.Itoa(i), At: now, Until: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "event=session.revocation_drop"); n != 1 {
+		t.Fatalf("%d warnings after 3 drops within a minute, want 1:\n%s", n, logs.String())
+	}
+	for _, want := range []string{"level=WARN", "budget=provider", "dropped=1", "limit=ProviderLogouts", "cap=2"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the warning lacks %q:\n%s", want, logs.String())
+		}
+	}
+	// A minute later, the next drop reports the ones since.
+	now = now.Add(time.Minute)
+	if err := l.Revoke(ctx, Match{Issuer: "https://op", SID: "s5", At: now, Until: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "dropped=3") {
+		t.Errorf("the second warning does not count the drops since the first:\n%s", logs.String())
+	}
+	// Entries that lapsed are dropped without a word: of the three new
+	// ones, the third drops the first, live.
+	logs.Reset()
+	now = now.Add(3 * time.Hour)
+	for i := range 3 {
+		if err := l.Revoke(ctx, Match{Issuer: "https://op", SID: "t" + strconv.Itoa(i), At: now, Until: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Count(logs.String(), "revocation_drop") != 1 || !strings.Contains(logs.String(), "dropped=1 ") {
+		t.Errorf("want one warning of one dropped entry, the lapsed ones not counted:\n%s", logs.String())
 	}
 }
