@@ -142,16 +142,16 @@ func (l *Revocations) Revoke(ctx context.Context, m session.Match) error {
 		budget, other, limit, otherLimit, mode = "provider", "unverified", l.limits.ProviderLogouts, l.limits.UnverifiedLogouts, "signed"
 	}
 	keys := []string{key, l.opts.Prefix + "{r}:q:" + budget, l.opts.Prefix + "{r}:q:" + other}
-	var dropped int
+	var n int
 	err := call(ctx, l.c, l.opts.Timeout, "revoke", func(ctx context.Context) error {
 		return replicated(ctx, l.c, l.opts, key, func(c client) error {
 			var err error
-			dropped, err = revokeScript.Run(ctx, c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit, otherLimit, mode).Int()
+			n, err = revokeScript.Run(ctx, c, keys, m.At.UnixMilli(), until.UnixMilli(), now.UnixMilli(), limit, otherLimit, mode).Int()
 			return err
 		})
 	})
-	if dropped > 0 {
-		l.drops.note(l.opts.Logger, now, budget, dropped, limit)
+	if n > 0 {
+		l.drops.note(l.opts.Logger, now, budget, n, limit)
 	}
 	return err
 }
@@ -165,10 +165,12 @@ var limitNames = map[string]string{"logouts": "Logouts", "provider": "ProviderLo
 // session.MemoryRevocations does.
 type drops struct {
 	mu      sync.Mutex
-	pending map[string]int // by budget
-	caps    map[string]int // by budget
+	pending map[string]dropped // by budget
 	last    time.Time
 }
+
+// dropped counts a budget's live members dropped since the last warning.
+type dropped struct{ n, cap int }
 
 // note records that n live members of budget, whose cap is limit, were
 // just dropped.
@@ -176,18 +178,17 @@ func (d *drops) note(log *slog.Logger, now time.Time, budget string, n, limit in
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.pending == nil {
-		d.pending, d.caps = make(map[string]int), make(map[string]int)
+		d.pending = make(map[string]dropped)
 	}
-	d.pending[budget] += n
-	d.caps[budget] = limit
+	d.pending[budget] = dropped{d.pending[budget].n + n, limit}
 	if !d.last.IsZero() && now.Sub(d.last) < time.Minute {
 		return
 	}
-	for b, dropped := range d.pending {
+	for b, p := range d.pending {
 		log.Warn("revocation list full: logouts dropped before they lapsed, the sessions they ended open again until they expire; raise session.RevocationLimits."+limitNames[b],
-			"event", "session.revocation_drop", "budget", b, "dropped", dropped, "limit", limitNames[b], "cap", d.caps[b])
-		delete(d.pending, b)
+			"event", "session.revocation_drop", "budget", b, "dropped", p.n, "limit", limitNames[b], "cap", p.cap)
 	}
+	clear(d.pending)
 	d.last = now
 }
 

@@ -29,12 +29,12 @@ func entrySize(id string, d *Data, index []string) int64 {
 	return int64(n)
 }
 
-// evictionLogEvery is the least time between two warnings that live
-// sessions were evicted.
-const evictionLogEvery = time.Minute
+// warningEvery is the least time between two warnings of one kind: live
+// sessions evicted, or logouts dropped from a full revocation list.
+const warningEvery = time.Minute
 
 // evictions counts the live sessions evicted and logs them, at most once
-// per evictionLogEvery; the backend's lock must be held.
+// per warningEvery; the backend's lock must be held.
 type evictions struct {
 	log     *slog.Logger
 	pending int // evicted since the last warning
@@ -44,7 +44,7 @@ type evictions struct {
 // note records that n live sessions were just evicted.
 func (v *evictions) note(now time.Time, n, kept int, size, maxBytes int64) {
 	v.pending += n
-	if !v.last.IsZero() && now.Sub(v.last) < evictionLogEvery {
+	if !v.last.IsZero() && now.Sub(v.last) < warningEvery {
 		return
 	}
 	v.log.Warn("memory store full: live sessions evicted, their users are signed out; raise MemoryOptions.MaxBytes or use a shared store",

@@ -6,7 +6,7 @@ import (
 )
 
 // revocationDrops warns that a full budget of a revocation list dropped
-// entries before they lapsed, at most once per evictionLogEvery, with
+// entries before they lapsed, at most once per warningEvery, with
 // how many since the last warning: the sessions those logouts ended can
 // be used again until they expire, and the limit must be raised. The
 // list's lock must be held.
@@ -28,7 +28,7 @@ var budgetNames = [budgets]struct{ budget, limit string }{
 // are the budgets' caps.
 func (d *revocationDrops) note(now time.Time, budget, n int, limits [budgets]int) {
 	d.pending[budget] += n
-	if !d.last.IsZero() && now.Sub(d.last) < evictionLogEvery {
+	if !d.last.IsZero() && now.Sub(d.last) < warningEvery {
 		return
 	}
 	log := d.log
