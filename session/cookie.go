@@ -175,15 +175,15 @@ func (s *CookieStore) Load(r *http.Request) (*Data, error) {
 		return nil, nil
 	}
 	var d *Data
-	if known, fp := s.verified.lookup(parts); known != nil {
+	if known, seen := s.verified.lookup(parts); known != nil {
 		d = clone(known)
 	} else {
 		d = new(Data)
-		size, err := s.codec.decode(parts, d)
+		size, err := s.codec.decode(parts, d, seen.receiptFor())
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
-		s.verified.remember(fp, parts, d, size)
+		s.verified.remember(seen, parts, d, size)
 	}
 	return live(r.Context(), d, s.now(), s.revocations)
 }

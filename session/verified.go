@@ -5,7 +5,8 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
-	"sync/atomic"
+
+	"github.com/endsession/endsession/internal/cookiecodec"
 )
 
 // verifiedCache remembers cookie values that were authenticated and
@@ -33,20 +34,21 @@ import (
 // could be far larger than the entry: the first chunk and the rest are
 // copies, made once when the value is put, and a moved entry keeps them.
 //
-// A value is put only the second time it is verified (seen holds the
-// fingerprints of values verified once): a site with more users than the
-// cache holds sees most values again only after they would have been
-// evicted, and copying each in would make those requests slower than no
-// cache. Only fingerprints of values that were verified are remembered,
-// and a collision only admits a genuine value early.
+// A value is put only the second time it is verified within a short
+// while (sightings remembers when values were verified): a site with more
+// users than the cache holds sees most values again only after they would
+// have been evicted, and copying each in would make those requests slower
+// than no cache. For those values, the sightings keep receipts instead,
+// which spare them their HMAC; the sightings take an eighth of the budget.
 type verifiedCache struct {
 	mu       sync.RWMutex
 	cur, old map[uint64]*verifiedEntry
 	curSize  int
 	genSize  int // bytes per generation
 
-	seen []atomic.Uint64 // fingerprints of values seen once, by slot
-	seed maphash.Seed
+	sightings *sightings
+	window    uint32 // admission, while no generation has been dropped
+	seed      maphash.Seed
 }
 
 type verifiedEntry struct {
@@ -78,25 +80,23 @@ func newVerifiedCache(budget int) *verifiedCache {
 	if budget <= 0 {
 		return nil
 	}
-	slots := 64
-	for slots < budget/seenSlotBytes {
-		slots *= 2
-	}
+	t := newSightings(budget / sightingBudgetShare)
 	return &verifiedCache{
-		cur:     make(map[uint64]*verifiedEntry),
-		old:     make(map[uint64]*verifiedEntry),
-		genSize: budget / 2,
-		seen:    make([]atomic.Uint64, slots),
-		seed:    maphash.MakeSeed(),
+		cur:       make(map[uint64]*verifiedEntry),
+		old:       make(map[uint64]*verifiedEntry),
+		genSize:   (budget - t.size()) / 2,
+		sightings: t,
+		window:    uint32(max(64, budget/admitWindowBytes)),
+		seed:      maphash.MakeSeed(),
 	}
 }
 
-// seenSlotBytes is the cache budget per slot of the admission's
-// fingerprints: 4,096 slots for the default 8 MiB, about four times the
-// entries of 4 KB sessions that it holds, so that a value seen again
-// within as many other values is admitted, and one seen again only after
-// many more is not.
-const seenSlotBytes = 2 << 10
+// admitWindowBytes is the cache budget per value of the admission's
+// window: 4,096 values for the default 8 MiB, about four times the
+// entries of 4 KB sessions that it holds, so that a value verified again
+// within as many other verifications is admitted, and one verified again
+// only after many more is not.
+const admitWindowBytes = 2 << 10
 
 // fingerprint returns the key of the value made of parts: a hash, under
 // the process's own random seed, of its chunks' lengths, its first and
@@ -121,18 +121,6 @@ func (c *verifiedCache) fingerprint(parts []string) uint64 {
 // fingerprintBytes is how much of the value's start and end its
 // fingerprint takes.
 const fingerprintBytes = 64
-
-// admit reports whether the value of fingerprint fp, just verified, was
-// verified once before, and remembers it otherwise.
-func (c *verifiedCache) admit(fp uint64) bool {
-	slot := &c.seen[fp&uint64(len(c.seen)-1)]
-	if slot.Load() == fp {
-		slot.Store(0)
-		return true
-	}
-	slot.Store(fp)
-	return false
-}
 
 // get returns the data decoded from the value made of parts, of
 // fingerprint fp, or nil. The caller must not modify it.
@@ -186,22 +174,56 @@ func (c *verifiedCache) put(fp uint64, parts []string, d *Data, rawSize int) {
 }
 
 // lookup returns the data decoded from the value made of parts, or nil;
-// the caller must not modify it. On a miss it also returns the value's
-// fingerprint, for remember. A nil cache finds nothing.
-func (c *verifiedCache) lookup(parts []string) (*Data, uint64) {
+// the caller must not modify it. On a miss it also returns what the
+// sightings know of the value, for the decoding and remember. A nil
+// cache finds nothing.
+func (c *verifiedCache) lookup(parts []string) (*Data, seen) {
 	if c == nil {
-		return nil, 0
+		return nil, seen{}
 	}
 	fp := c.fingerprint(parts)
-	return c.get(fp, parts), fp
+	if d := c.get(fp, parts); d != nil {
+		return d, seen{}
+	}
+	return nil, c.sightings.find(fp)
 }
 
-// remember is told that the value made of parts, of fingerprint fp (from
-// lookup), decoded to d: it puts a clone of d in the cache if the value
-// was seen before.
-func (c *verifiedCache) remember(fp uint64, parts []string, d *Data, rawSize int) {
-	if c != nil && c.admit(fp) {
-		c.put(fp, parts, clone(d), rawSize)
+// receiptFor returns where the decoding of a value seen as s (from lookup)
+// finds its receipt and leaves a new one: s's own when the value was
+// verified before, nil the first time (or when the cache is off), which
+// spares a value seen once the cost of making one.
+func (s *seen) receiptFor() *cookiecodec.Receipt {
+	if !s.found {
+		return nil
+	}
+	return &s.receipt
+}
+
+// remember is told that the value made of parts, seen as s (from lookup),
+// decoded to d: it records the verification and its receipt, and puts a
+// clone of d in the cache if the value was verified again soon.
+//
+// Soon is within window verifications while the cache has room; once it
+// is full, within as many verifications as it holds values: a value that
+// comes back after more would be evicted before its next return (with
+// more users in turn than the cache holds, every value), so that copying
+// it in would only slow its request and evict one that does come back.
+func (c *verifiedCache) remember(s seen, parts []string, d *Data, rawSize int) {
+	if c == nil {
+		return
+	}
+	distance, again := c.sightings.verified(s, s.receipt)
+	if !again {
+		return
+	}
+	c.mu.RLock()
+	soon := c.window
+	if len(c.old) > 0 {
+		soon = uint32(len(c.cur) + len(c.old))
+	}
+	c.mu.RUnlock()
+	if distance <= soon {
+		c.put(s.fp, parts, clone(d), rawSize)
 	}
 }
 
@@ -236,6 +258,7 @@ func (c *verifiedCache) remove(parts []string) {
 		return
 	}
 	fp := c.fingerprint(parts)
+	c.sightings.forget(fp)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.cur[fp]; e != nil && e.matches(parts) {

@@ -44,15 +44,17 @@ type Codec struct {
 	maxAge    int64 // seconds; 0 for none
 	maxLength int   // of a value; 0 for none
 	buffers   sync.Pool
+	receipts  receipts
 }
 
 type key struct {
+	index int          // in Codec.keys
 	block cipher.Block // nil without a block key
 	macs  sync.Pool    // hash.Hash keyed with the pair's hash key
 }
 
 type buffers struct {
-	src, outer, inner, plain []byte
+	src, outer, inner, plain, sealed []byte
 }
 
 // Errors of Decode.
@@ -73,8 +75,12 @@ func New(keys []KeyPair, maxAge time.Duration, maxLength int) (*Codec, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("no key pairs")
 	}
-	c := &Codec{keys: make([]key, len(keys)), maxAge: int64(maxAge / time.Second), maxLength: maxLength}
+	if len(keys) > 1<<15 {
+		return nil, errors.New("too many key pairs")
+	}
+	c := &Codec{keys: make([]key, len(keys)), maxAge: int64(maxAge / time.Second), maxLength: maxLength, receipts: newReceipts()}
 	for i, k := range keys {
+		c.keys[i].index = i
 		if len(k.HashKey) == 0 {
 			return nil, fmt.Errorf("key pair %d has no hash key", i)
 		}
@@ -147,6 +153,17 @@ func (c *Codec) Encode(name string, plain func([]byte) ([]byte, error)) (string,
 // and calls use with the plaintext, which is valid only during the call.
 // It returns use's error, or one of the package's.
 func (c *Codec) Decode(name string, parts []string, use func(plain []byte) error) error {
+	return c.DecodeWith(name, parts, nil, use)
+}
+
+// DecodeWith is Decode for a value that may have been verified before,
+// with r the receipt kept from then. When r is this value's receipt, the
+// value is not authenticated by its HMAC again but by r, at a third of
+// the cost; everything else is as in Decode. Otherwise the HMAC decides,
+// and when the value verifies, *r becomes its receipt (the zero Receipt
+// asks for one; a nil r is Decode). A value that does not verify leaves
+// *r as it was.
+func (c *Codec) DecodeWith(name string, parts []string, r *Receipt, use func(plain []byte) error) error {
 	buf := c.buffers.Get().(*buffers)
 	defer c.buffers.Put(buf)
 
@@ -184,9 +201,22 @@ func (c *Codec) Decode(name string, parts []string, use func(plain []byte) error
 	date, value, mac := outer[:i], outer[i+1:i+1+j], outer[i+1+j+1:]
 	prefix := append(append(buf.plain[:0], name...), '|')
 	buf.plain = prefix
-	k := c.verify(prefix, outer[:i+1+j], mac)
+	var k *key
+	if r != nil && r.Valid() {
+		buf.sealed = grow(buf.sealed, len(prefix)+16)
+		if r.matches(c.receipts.sum(buf.sealed, prefix, outer)) {
+			k = &c.keys[r.key-1]
+		}
+	}
 	if k == nil {
-		return ErrMAC
+		k = c.verify(prefix, outer[:i+1+j], mac)
+		if k == nil {
+			return ErrMAC
+		}
+		if r != nil {
+			buf.sealed = grow(buf.sealed, len(prefix)+16)
+			*r = Receipt{sum: c.receipts.sum(buf.sealed, prefix, outer), key: uint16(k.index + 1)}
+		}
 	}
 	t, ok := parseDate(date)
 	if !ok {
@@ -219,6 +249,9 @@ func (c *Codec) Decode(name string, parts []string, use func(plain []byte) error
 // signed is mac, or nil. Every pair is tried, as securecookie.DecodeMulti
 // does.
 func (c *Codec) verify(prefix, signed, mac []byte) *key {
+	if testHookVerify != nil {
+		testHookVerify()
+	}
 	var sum [sha256.Size]byte
 	for i := range c.keys {
 		k := &c.keys[i]
@@ -234,6 +267,10 @@ func (c *Codec) verify(prefix, signed, mac []byte) *key {
 	}
 	return nil
 }
+
+// testHookVerify, when set by a test, is called for each value whose MAC
+// is computed.
+var testHookVerify func()
 
 // parseDate parses securecookie's timestamp, as strconv.ParseInt does.
 func parseDate(b []byte) (int64, bool) {
