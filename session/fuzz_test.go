@@ -4,29 +4,48 @@ import (
 	"errors"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
 // FuzzCookieStoreLoad sends arbitrary Cookie headers to Load, seeded with
-// real chunked sessions: it never panics, and answers a session, no
-// session, or ErrInvalid.
+// real chunked sessions, each verified twice first so that mutations of
+// values with receipts reach the receipts' check: it never panics,
+// answers a session, no session, or ErrInvalid, and a session only if it
+// is one that was saved.
 func FuzzCookieStoreLoad(f *testing.F) {
 	s, err := NewCookieStore(CookieOptions{Keys: []KeyPair{testKey2, testKey1}, Now: func() time.Time { return testNow }})
 	if err != nil {
 		f.Fatal(err)
 	}
+	// Session ID to ID token, the same in every process of the fuzzer
+	// (the seeds' values are made in one, and read in others).
+	genuine := map[string]string{}
 	for _, size := range []int{10, 5 << 10, 12 << 10} {
 		rec := httptest.NewRecorder()
-		if err := s.Save(rec, httptest.NewRequest("GET", "/", nil), sampleData(size)); err != nil {
+		d := sampleData(size)
+		d.ID = "FUZZSESSION" + strconv.Itoa(size)
+		if err := s.Save(rec, httptest.NewRequest("GET", "/", nil), d); err != nil {
 			f.Fatal(err)
 		}
+		genuine[d.ID] = d.IDToken
 		var parts []string
 		for _, c := range rec.Result().Cookies() {
 			parts = append(parts, c.Name+"="+c.Value)
 		}
-		f.Add(strings.Join(parts, "; "))
+		header := strings.Join(parts, "; ")
+		// Verified twice, so that the cache's sightings hold receipts
+		// for the values that mutations start from.
+		for range 2 {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Cookie", header)
+			if d, err := s.Load(r); d == nil || err != nil {
+				f.Fatalf("Load of a saved session: %v", err)
+			}
+		}
+		f.Add(header)
 		f.Add(strings.Join(parts[1:], "; "))
 	}
 	f.Add("endsession=; endsession.1=x")
@@ -41,6 +60,9 @@ func FuzzCookieStoreLoad(f *testing.F) {
 		}
 		if err != nil && d != nil {
 			t.Fatalf("Load(%q) returned a session with an error", header)
+		}
+		if d != nil && (genuine[d.ID] == "" || genuine[d.ID] != d.IDToken) {
+			t.Fatalf("Load(%q) returned a session that was never saved", header)
 		}
 	})
 }
