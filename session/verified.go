@@ -44,6 +44,7 @@ type verifiedCache struct {
 	mu       sync.RWMutex
 	cur, old map[uint64]*verifiedEntry
 	curSize  int
+	oldSize  int
 	genSize  int // bytes per generation
 
 	sightings *sightings
@@ -84,7 +85,7 @@ func newVerifiedCache(budget int) *verifiedCache {
 	return &verifiedCache{
 		cur:       make(map[uint64]*verifiedEntry),
 		old:       make(map[uint64]*verifiedEntry),
-		genSize:   (budget - t.size()) / 2,
+		genSize:   max(0, budget-t.size()) / 2,
 		sightings: t,
 		window:    uint32(max(64, budget/admitWindowBytes)),
 		seed:      maphash.MakeSeed(),
@@ -141,6 +142,7 @@ func (c *verifiedCache) get(fp uint64, parts []string) *Data {
 		c.mu.Lock()
 		if c.old[fp] == e {
 			delete(c.old, fp)
+			c.oldSize -= e.size
 			c.add(e)
 		}
 		c.mu.Unlock()
@@ -169,7 +171,10 @@ func (c *verifiedCache) put(fp uint64, parts []string, d *Data, rawSize int) {
 	if old := c.cur[fp]; old != nil {
 		c.curSize -= old.size
 	}
-	delete(c.old, fp)
+	if old := c.old[fp]; old != nil {
+		c.oldSize -= old.size
+		delete(c.old, fp)
+	}
 	c.add(e)
 }
 
@@ -203,8 +208,9 @@ func (s *seen) receiptFor() *cookiecodec.Receipt {
 // decoded to d: it records the verification and its receipt, and puts a
 // clone of d in the cache if the value was verified again soon.
 //
-// Soon is within window verifications while the cache has room; once it
-// is full, within as many verifications as it holds values: a value that
+// Soon is within window verifications while the cache holds less than a
+// generation's bytes; past that, within as many verifications as it holds
+// values: a value that
 // comes back after more would be evicted before its next return (with
 // more users in turn than the cache holds, every value), so that copying
 // it in would only slow its request and evict one that does come back.
@@ -218,7 +224,7 @@ func (c *verifiedCache) remember(s seen, parts []string, d *Data, rawSize int) {
 	}
 	c.mu.RLock()
 	soon := c.window
-	if len(c.old) > 0 {
+	if c.curSize+c.oldSize >= c.genSize {
 		soon = uint32(len(c.cur) + len(c.old))
 	}
 	c.mu.RUnlock()
@@ -246,7 +252,8 @@ func joined(parts []string) string {
 // full; c.mu must be held.
 func (c *verifiedCache) add(e *verifiedEntry) {
 	if c.curSize+e.size > c.genSize {
-		c.old, c.cur, c.curSize = c.cur, make(map[uint64]*verifiedEntry, len(c.cur)), 0
+		c.old, c.oldSize = c.cur, c.curSize
+		c.cur, c.curSize = make(map[uint64]*verifiedEntry, len(c.cur)), 0
 	}
 	c.cur[e.fp] = e
 	c.curSize += e.size
@@ -267,6 +274,7 @@ func (c *verifiedCache) remove(parts []string) {
 	}
 	if e := c.old[fp]; e != nil && e.matches(parts) {
 		delete(c.old, fp)
+		c.oldSize -= e.size
 	}
 }
 

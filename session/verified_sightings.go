@@ -52,9 +52,10 @@ const (
 	sightingBudgetShare = 8
 )
 
-// newSightings returns a table within budget bytes.
+// newSightings returns a table within budget bytes (one bucket, of 64
+// bytes, at least).
 func newSightings(budget int) *sightings {
-	n := 64
+	n := 2
 	for n*2*sightingBytes <= budget {
 		n *= 2
 	}

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/endsession/endsession/internal/cookiecodec"
 )
 
 // forgetEntries empties the cache's generations, as many other users'
@@ -28,7 +31,7 @@ func TestCookieStoreCacheKeepsReceiptsOfValuesItDoesNotHold(t *testing.T) {
 		if d, err := s.Load(requestWith(cookies...)); d == nil || err != nil {
 			t.Fatalf("Load %d: session %v, %v", i+1, d != nil, err)
 		}
-		if got := s.verified.sightings.find(fp); !got.found || got.receipt.Valid() != (i == 1) {
+		if got := s.verified.sightings.find(fp); !got.found || got.receipt.Valid() != (i == 1 && cookiecodec.ReceiptsOn()) {
 			t.Fatalf("after verification %d: found %v, receipt %v", i+1, got.found, got.receipt.Valid())
 		}
 	}
@@ -50,7 +53,7 @@ func TestCookieStoreCacheKeepsReceiptsOfValuesItDoesNotHold(t *testing.T) {
 	if d, err := s.Load(requestWith(tampered...)); d != nil || !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Load of a tampered value of the same fingerprint: session %v, %v, want ErrInvalid", d != nil, err)
 	}
-	if got := s.verified.sightings.find(fp); !got.found || !got.receipt.Valid() {
+	if got := s.verified.sightings.find(fp); !got.found || got.receipt.Valid() != cookiecodec.ReceiptsOn() {
 		t.Fatal("a refused value changed the genuine value's sighting")
 	}
 }
@@ -72,15 +75,71 @@ func TestCookieStoreCacheForgetsSightingsOfDeletedValues(t *testing.T) {
 	}
 }
 
-// The sightings take an eighth of the budget, counted in it.
+// The sightings take an eighth of the budget, counted in it (one bucket
+// at least, for budgets under 512 bytes).
 func TestCookieStoreCacheCountsItsSightings(t *testing.T) {
-	for _, budget := range []int{64 << 10, 8 << 20, 100 << 20} {
+	for _, budget := range []int{1, 100, 1 << 10, 64 << 10, 8 << 20, 100 << 20} {
 		c := newVerifiedCache(budget)
-		if got := c.sightings.size(); got > budget/sightingBudgetShare || got <= budget/sightingBudgetShare/2 {
+		got := c.sightings.size()
+		if got > max(2*sightingBytes, budget/sightingBudgetShare) || budget >= 4<<10 && got <= budget/sightingBudgetShare/2 {
 			t.Errorf("budget %d: the sightings take %d bytes", budget, got)
 		}
-		if c.sightings.size()+2*c.genSize > budget {
-			t.Errorf("budget %d: sightings %d and generations of %d exceed it", budget, c.sightings.size(), c.genSize)
+		if c.genSize < 0 || got+2*c.genSize > max(budget, got) {
+			t.Errorf("budget %d: sightings %d and generations of %d exceed it", budget, got, c.genSize)
+		}
+	}
+}
+
+// A cache that was full and then emptied by logouts, down to one idle
+// entry in its old generation, admits new users again: how soon a value
+// must come back to be admitted follows the bytes the cache holds, not
+// whether a generation was ever dropped.
+func TestCookieStoreCacheAdmitsAgainAfterLogoutsEmptyIt(t *testing.T) {
+	s, err := NewCookieStore(CookieOptions{Keys: []KeyPair{testKey1}, CacheSize: 64 << 10, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newUser := func() []*http.Cookie {
+		d := sampleData(100)
+		d.ID = NewID()
+		return saved(t, s, d)
+	}
+	var users [][]*http.Cookie
+	for range 60 {
+		c := newUser()
+		users = append(users, c)
+		for range 2 {
+			s.Load(requestWith(c...))
+		}
+	}
+	if len(s.verified.old) == 0 {
+		t.Fatal("the cache never dropped a generation: the test checks nothing")
+	}
+	kept := false
+	for _, c := range users {
+		if e := s.verified.old[s.verified.fingerprint(partsOf(c))]; e != nil && !kept {
+			kept = true // one idle entry left in the old generation
+			continue
+		}
+		s.verified.remove(partsOf(c))
+	}
+	if !kept || len(s.verified.old) != 1 || len(s.verified.cur) != 0 {
+		t.Fatalf("old %d, current %d entries: want 1 and 0", len(s.verified.old), len(s.verified.cur))
+	}
+	fresh := make([][]*http.Cookie, 10)
+	for i := range fresh {
+		fresh[i] = newUser()
+	}
+	for range 5 {
+		for _, c := range fresh {
+			if d, _ := s.Load(requestWith(c...)); d == nil {
+				t.Fatal("no session")
+			}
+		}
+	}
+	for i, c := range fresh {
+		if !cachedIn(s, partsOf(c)) {
+			t.Fatalf("user %d of 10, seen 5 times in a cache all but empty, was not admitted", i+1)
 		}
 	}
 }

@@ -202,9 +202,12 @@ func (c *Codec) DecodeWith(name string, parts []string, r *Receipt, use func(pla
 	prefix := append(append(buf.plain[:0], name...), '|')
 	buf.plain = prefix
 	var k *key
-	if r != nil && r.Valid() {
-		buf.sealed = grow(buf.sealed, len(prefix)+16)
-		if r.matches(c.receipts.sum(buf.sealed, prefix, outer)) {
+	if !receiptsOn {
+		r = nil
+	}
+	if r != nil && r.Valid() && int(r.key) <= len(c.keys) {
+		buf.sealed = grow(buf.sealed, 2*(len(prefix)+2)+16)
+		if r.matches(c.receipts.sum(buf.sealed, prefix, r.key, outer)) {
 			k = &c.keys[r.key-1]
 		}
 	}
@@ -214,8 +217,9 @@ func (c *Codec) DecodeWith(name string, parts []string, r *Receipt, use func(pla
 			return ErrMAC
 		}
 		if r != nil {
-			buf.sealed = grow(buf.sealed, len(prefix)+16)
-			*r = Receipt{sum: c.receipts.sum(buf.sealed, prefix, outer), key: uint16(k.index + 1)}
+			index := uint16(k.index + 1)
+			buf.sealed = grow(buf.sealed, 2*(len(prefix)+2)+16)
+			*r = Receipt{sum: c.receipts.sum(buf.sealed, prefix, index, outer), key: index}
 		}
 	}
 	t, ok := parseDate(date)
