@@ -52,18 +52,15 @@ type CookieOptions struct {
 	// already verified and decoded: a browser sends the same cookie until
 	// the session is next written, and its later requests then skip the
 	// decryption and decoding (expiry and revocation are still checked on
-	// each). Default 8 MiB, about 850 sessions of 4 KB; negative turns
-	// the cache off.
+	// each). Default 8 MiB, about a thousand sessions of 4 KB; negative
+	// turns the cache off.
 	//
-	// A value is cached the second time it is seen soon, so a site with
-	// more users than the cache holds pays nothing for it. An eighth of
-	// the budget remembers, for 32,768 values per 8 MiB, the receipt of
-	// their last verification, which spares a returning value its HMAC
-	// (two fifths of its decoding) when the cache no longer holds it. To
-	// serve every user from the cache, allow twice an entry (the cookie's
-	// bytes plus its session's, 9 KB for a 5 KB cookie) for each user who
-	// comes back while the cache would still hold them: 192 MiB for
-	// 10,000 such users. BENCHMARKS.md measures these cases.
+	// A value is cached the second time it is seen, so a site with more
+	// users than the cache holds pays nothing for it; to serve them from
+	// the cache, allow twice an entry (the cookie's bytes plus its
+	// session's, 9 KB for a 5 KB cookie) for each user who comes back
+	// while the cache would still hold them: 192 MiB for 10,000 such
+	// users. BENCHMARKS.md measures both.
 	CacheSize int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -178,15 +175,15 @@ func (s *CookieStore) Load(r *http.Request) (*Data, error) {
 		return nil, nil
 	}
 	var d *Data
-	if known, seen := s.verified.lookup(parts); known != nil {
+	if known, fp := s.verified.lookup(parts); known != nil {
 		d = clone(known)
 	} else {
 		d = new(Data)
-		size, err := s.codec.decode(parts, d, seen.receiptFor())
+		size, err := s.codec.decode(parts, d)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
-		s.verified.remember(seen, parts, d, size)
+		s.verified.remember(fp, parts, d, size)
 	}
 	return live(r.Context(), d, s.now(), s.revocations)
 }

@@ -31,11 +31,9 @@ func (v *valueCodec) encode(d *Data) (string, error) {
 }
 
 // decode verifies and decrypts the value made of parts, and decodes it
-// into d. It returns the size of the session's binary form. With a
-// receipt r, as in [cookiecodec.Codec.DecodeWith], a value verified
-// before is authenticated by it.
-func (v *valueCodec) decode(parts []string, d *Data, r *cookiecodec.Receipt) (rawSize int, err error) {
-	err = v.codec.DecodeWith(v.name, parts, r, func(plain []byte) error {
+// into d. It returns the size of the session's binary form.
+func (v *valueCodec) decode(parts []string, d *Data) (rawSize int, err error) {
+	err = v.codec.Decode(v.name, parts, func(plain []byte) error {
 		rawSize = len(plain)
 		return d.UnmarshalBinary(plain) // copies what it keeps
 	})

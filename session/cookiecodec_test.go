@@ -68,7 +68,7 @@ func TestValueDecoderAgreesWithSecurecookie(t *testing.T) {
 			wantErr = wantData.UnmarshalBinary(want)
 		}
 		var got Data
-		_, gotErr := dec.decode(split(v), &got, nil)
+		_, gotErr := dec.decode(split(v), &got)
 		if (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("value of %d bytes: decoder says %v, securecookie %v", len(v), gotErr, wantErr)
 		}
@@ -114,11 +114,11 @@ func TestValueDecoderRejectsPaddingInsideTheValue(t *testing.T) {
 		t.Fatal("want a chunked value")
 	}
 	var d Data
-	if _, err := dec.decode(parts, &d, nil); err != nil {
+	if _, err := dec.decode(parts, &d); err != nil {
 		t.Fatal(err)
 	}
 	padded := append([]string{strings.TrimSuffix(parts[0], parts[0][len(parts[0])-4:]) + "AA=="}, parts[1:]...)
-	if _, err := dec.decode(padded, &d, nil); err == nil {
+	if _, err := dec.decode(padded, &d); err == nil {
 		t.Fatal("padding inside the value was accepted")
 	}
 }
@@ -154,7 +154,7 @@ func TestValueCodecWritesSecurecookieFormat(t *testing.T) {
 			t.Fatalf("value of %d bytes, securecookie writes %d", len(v), len(want))
 		}
 		var back Data
-		if _, err := codec.decode(split(v), &back, nil); err != nil {
+		if _, err := codec.decode(split(v), &back); err != nil {
 			t.Fatal(err)
 		}
 		if again, _ := codec.encode(d); again == v {

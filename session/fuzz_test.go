@@ -12,9 +12,9 @@ import (
 
 // FuzzCookieStoreLoad sends arbitrary Cookie headers to Load, seeded with
 // real chunked sessions, each verified twice first so that mutations of
-// values with receipts reach the receipts' check: it never panics,
-// answers a session, no session, or ErrInvalid, and a session only if it
-// is one that was saved.
+// values start next to values in the verified-cookie cache: it never
+// panics, answers a session, no session, or ErrInvalid, and a session
+// only if it is one that was saved.
 func FuzzCookieStoreLoad(f *testing.F) {
 	s, err := NewCookieStore(CookieOptions{Keys: []KeyPair{testKey2, testKey1}, Now: func() time.Time { return testNow }})
 	if err != nil {
@@ -36,8 +36,8 @@ func FuzzCookieStoreLoad(f *testing.F) {
 			parts = append(parts, c.Name+"="+c.Value)
 		}
 		header := strings.Join(parts, "; ")
-		// Verified twice, so that the cache's sightings hold receipts
-		// for the values that mutations start from.
+		// Verified twice, so that the cache holds the values that
+		// mutations start from.
 		for range 2 {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.Header.Set("Cookie", header)

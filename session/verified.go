@@ -5,8 +5,7 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
-
-	"github.com/endsession/endsession/internal/cookiecodec"
+	"sync/atomic"
 )
 
 // verifiedCache remembers cookie values that were authenticated and
@@ -34,22 +33,20 @@ import (
 // could be far larger than the entry: the first chunk and the rest are
 // copies, made once when the value is put, and a moved entry keeps them.
 //
-// A value is put only the second time it is verified within a short
-// while (sightings remembers when values were verified): a site with more
-// users than the cache holds sees most values again only after they would
-// have been evicted, and copying each in would make those requests slower
-// than no cache. For those values, the sightings keep receipts instead,
-// which spare them their HMAC; the sightings take an eighth of the budget.
+// A value is put only the second time it is verified (seen holds the
+// fingerprints of values verified once): a site with more users than the
+// cache holds sees most values again only after they would have been
+// evicted, and copying each in would make those requests slower than no
+// cache. Only fingerprints of values that were verified are remembered,
+// and a collision only admits a genuine value early.
 type verifiedCache struct {
 	mu       sync.RWMutex
 	cur, old map[uint64]*verifiedEntry
 	curSize  int
-	oldSize  int
 	genSize  int // bytes per generation
 
-	sightings *sightings
-	window    uint32 // admission, while no generation has been dropped
-	seed      maphash.Seed
+	seen []atomic.Uint64 // fingerprints of values seen once, by slot
+	seed maphash.Seed
 }
 
 type verifiedEntry struct {
@@ -81,23 +78,25 @@ func newVerifiedCache(budget int) *verifiedCache {
 	if budget <= 0 {
 		return nil
 	}
-	t := newSightings(budget / sightingBudgetShare)
+	slots := 64
+	for slots < budget/seenSlotBytes {
+		slots *= 2
+	}
 	return &verifiedCache{
-		cur:       make(map[uint64]*verifiedEntry),
-		old:       make(map[uint64]*verifiedEntry),
-		genSize:   max(0, budget-t.size()) / 2,
-		sightings: t,
-		window:    uint32(max(64, budget/admitWindowBytes)),
-		seed:      maphash.MakeSeed(),
+		cur:     make(map[uint64]*verifiedEntry),
+		old:     make(map[uint64]*verifiedEntry),
+		genSize: budget / 2,
+		seen:    make([]atomic.Uint64, slots),
+		seed:    maphash.MakeSeed(),
 	}
 }
 
-// admitWindowBytes is the cache budget per value of the admission's
-// window: 4,096 values for the default 8 MiB, about four times the
-// entries of 4 KB sessions that it holds, so that a value verified again
-// within as many other verifications is admitted, and one verified again
-// only after many more is not.
-const admitWindowBytes = 2 << 10
+// seenSlotBytes is the cache budget per slot of the admission's
+// fingerprints: 4,096 slots for the default 8 MiB, about four times the
+// entries of 4 KB sessions that it holds, so that a value seen again
+// within as many other values is admitted, and one seen again only after
+// many more is not.
+const seenSlotBytes = 2 << 10
 
 // fingerprint returns the key of the value made of parts: a hash, under
 // the process's own random seed, of its chunks' lengths, its first and
@@ -123,6 +122,18 @@ func (c *verifiedCache) fingerprint(parts []string) uint64 {
 // fingerprint takes.
 const fingerprintBytes = 64
 
+// admit reports whether the value of fingerprint fp, just verified, was
+// verified once before, and remembers it otherwise.
+func (c *verifiedCache) admit(fp uint64) bool {
+	slot := &c.seen[fp&uint64(len(c.seen)-1)]
+	if slot.Load() == fp {
+		slot.Store(0)
+		return true
+	}
+	slot.Store(fp)
+	return false
+}
+
 // get returns the data decoded from the value made of parts, of
 // fingerprint fp, or nil. The caller must not modify it.
 func (c *verifiedCache) get(fp uint64, parts []string) *Data {
@@ -142,7 +153,6 @@ func (c *verifiedCache) get(fp uint64, parts []string) *Data {
 		c.mu.Lock()
 		if c.old[fp] == e {
 			delete(c.old, fp)
-			c.oldSize -= e.size
 			c.add(e)
 		}
 		c.mu.Unlock()
@@ -171,65 +181,27 @@ func (c *verifiedCache) put(fp uint64, parts []string, d *Data, rawSize int) {
 	if old := c.cur[fp]; old != nil {
 		c.curSize -= old.size
 	}
-	if old := c.old[fp]; old != nil {
-		c.oldSize -= old.size
-		delete(c.old, fp)
-	}
+	delete(c.old, fp)
 	c.add(e)
 }
 
 // lookup returns the data decoded from the value made of parts, or nil;
-// the caller must not modify it. On a miss it also returns what the
-// sightings know of the value, for the decoding and remember. A nil
-// cache finds nothing.
-func (c *verifiedCache) lookup(parts []string) (*Data, seen) {
+// the caller must not modify it. On a miss it also returns the value's
+// fingerprint, for remember. A nil cache finds nothing.
+func (c *verifiedCache) lookup(parts []string) (*Data, uint64) {
 	if c == nil {
-		return nil, seen{}
+		return nil, 0
 	}
 	fp := c.fingerprint(parts)
-	if d := c.get(fp, parts); d != nil {
-		return d, seen{}
-	}
-	return nil, c.sightings.find(fp)
+	return c.get(fp, parts), fp
 }
 
-// receiptFor returns where the decoding of a value seen as s (from lookup)
-// finds its receipt and leaves a new one: s's own when the value was
-// verified before, nil the first time (or when the cache is off), which
-// spares a value seen once the cost of making one.
-func (s *seen) receiptFor() *cookiecodec.Receipt {
-	if !s.found {
-		return nil
-	}
-	return &s.receipt
-}
-
-// remember is told that the value made of parts, seen as s (from lookup),
-// decoded to d: it records the verification and its receipt, and puts a
-// clone of d in the cache if the value was verified again soon.
-//
-// Soon is within window verifications while the cache holds less than a
-// generation's bytes; past that, within as many verifications as it holds
-// values: a value that
-// comes back after more would be evicted before its next return (with
-// more users in turn than the cache holds, every value), so that copying
-// it in would only slow its request and evict one that does come back.
-func (c *verifiedCache) remember(s seen, parts []string, d *Data, rawSize int) {
-	if c == nil {
-		return
-	}
-	distance, again := c.sightings.verified(s, s.receipt)
-	if !again {
-		return
-	}
-	c.mu.RLock()
-	soon := c.window
-	if c.curSize+c.oldSize >= c.genSize {
-		soon = uint32(len(c.cur) + len(c.old))
-	}
-	c.mu.RUnlock()
-	if distance <= soon {
-		c.put(s.fp, parts, clone(d), rawSize)
+// remember is told that the value made of parts, of fingerprint fp (from
+// lookup), decoded to d: it puts a clone of d in the cache if the value
+// was seen before.
+func (c *verifiedCache) remember(fp uint64, parts []string, d *Data, rawSize int) {
+	if c != nil && c.admit(fp) {
+		c.put(fp, parts, clone(d), rawSize)
 	}
 }
 
@@ -252,8 +224,7 @@ func joined(parts []string) string {
 // full; c.mu must be held.
 func (c *verifiedCache) add(e *verifiedEntry) {
 	if c.curSize+e.size > c.genSize {
-		c.old, c.oldSize = c.cur, c.curSize
-		c.cur, c.curSize = make(map[uint64]*verifiedEntry, len(c.cur)), 0
+		c.old, c.cur, c.curSize = c.cur, make(map[uint64]*verifiedEntry, len(c.cur)), 0
 	}
 	c.cur[e.fp] = e
 	c.curSize += e.size
@@ -265,7 +236,6 @@ func (c *verifiedCache) remove(parts []string) {
 		return
 	}
 	fp := c.fingerprint(parts)
-	c.sightings.forget(fp)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.cur[fp]; e != nil && e.matches(parts) {
@@ -274,7 +244,6 @@ func (c *verifiedCache) remove(parts []string) {
 	}
 	if e := c.old[fp]; e != nil && e.matches(parts) {
 		delete(c.old, fp)
-		c.oldSize -= e.size
 	}
 }
 

@@ -38,7 +38,7 @@ func TestCookieStoreCacheSkipsValuesNotSeenAgainSoon(t *testing.T) {
 		t.Fatal(err)
 	}
 	var all [][]*http.Cookie
-	for range 4 * int(s.verified.window) {
+	for range 4 * len(s.verified.seen) {
 		d := sampleData(100)
 		d.ID = NewID()
 		all = append(all, saved(t, s, d))

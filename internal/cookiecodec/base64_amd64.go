@@ -41,34 +41,19 @@ func hasAVX2() bool {
 // has AVX2, and GODEBUG does not turn it off (cpu.avx2=off or
 // cpu.all=off, as for the runtime and the standard library). Tests turn
 // it off to check the table path.
-var useAVX2 = hasAVX2() && !godebugOff(os.Getenv("GODEBUG"), "avx2")
+var useAVX2 = hasAVX2() && !godebugOff(os.Getenv("GODEBUG"))
 
-// godebugOff reports whether the GODEBUG value turns the processor's
-// feature off (cpu.feature=off or cpu.all=off); the last setting of a
-// key wins, as the runtime reads it.
-func godebugOff(godebug, feature string) bool {
+// godebugOff reports whether the GODEBUG value turns AVX2 off; the last
+// setting of a key wins, as the runtime reads it.
+func godebugOff(godebug string) bool {
 	off := false
 	for _, kv := range strings.Split(godebug, ",") {
 		switch kv {
-		case "cpu." + feature + "=off", "cpu.all=off":
+		case "cpu.avx2=off", "cpu.all=off":
 			off = true
-		case "cpu." + feature + "=on":
+		case "cpu.avx2=on":
 			off = false
 		}
 	}
 	return off
 }
-
-// hasAESGCM reports whether the processor has AES-NI and PCLMULQDQ, with
-// which the standard library's AES-GCM runs in constant time.
-func hasAESGCM() bool {
-	_, _, ecx1, _ := cpuid(1, 0)
-	const pclmulqdq, aes = 1 << 1, 1 << 25
-	return ecx1&pclmulqdq != 0 && ecx1&aes != 0
-}
-
-// receiptsOn says whether a Codec issues and accepts receipts: GHASH's
-// key must never leak, and without the instructions (or with GODEBUG
-// turning them off) the standard library computes it with tables whose
-// access times depend on it.
-var receiptsOn = hasAESGCM() && !godebugOff(os.Getenv("GODEBUG"), "aes") && !godebugOff(os.Getenv("GODEBUG"), "pclmulqdq")

@@ -14,7 +14,7 @@ func TestGodebugTurnsAVX2Off(t *testing.T) {
 		"cpu.avx512=off":             false,
 		"xcpu.avx2=off":              false,
 	} {
-		if got := godebugOff(godebug, "avx2"); got != want {
+		if got := godebugOff(godebug); got != want {
 			t.Errorf("godebugOff(%q) = %v, want %v", godebug, got, want)
 		}
 	}

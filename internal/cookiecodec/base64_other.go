@@ -7,7 +7,3 @@ var useAVX2 = false
 
 // decodeBlocksAVX2 is never called where useAVX2 is false.
 func decodeBlocksAVX2(dst, src *byte, blocks int) int { return 0 }
-
-// receiptsOn is false: a Codec neither issues nor accepts receipts, as
-// AES-GCM may not run in constant time here.
-var receiptsOn = false

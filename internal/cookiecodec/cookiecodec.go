@@ -44,17 +44,15 @@ type Codec struct {
 	maxAge    int64 // seconds; 0 for none
 	maxLength int   // of a value; 0 for none
 	buffers   sync.Pool
-	receipts  receipts
 }
 
 type key struct {
-	index int          // in Codec.keys
 	block cipher.Block // nil without a block key
 	macs  sync.Pool    // hash.Hash keyed with the pair's hash key
 }
 
 type buffers struct {
-	src, outer, inner, plain, sealed []byte
+	src, outer, inner, plain []byte
 }
 
 // Errors of Decode.
@@ -75,12 +73,8 @@ func New(keys []KeyPair, maxAge time.Duration, maxLength int) (*Codec, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("no key pairs")
 	}
-	if len(keys) > 1<<15 {
-		return nil, errors.New("too many key pairs")
-	}
-	c := &Codec{keys: make([]key, len(keys)), maxAge: int64(maxAge / time.Second), maxLength: maxLength, receipts: newReceipts()}
+	c := &Codec{keys: make([]key, len(keys)), maxAge: int64(maxAge / time.Second), maxLength: maxLength}
 	for i, k := range keys {
-		c.keys[i].index = i
 		if len(k.HashKey) == 0 {
 			return nil, fmt.Errorf("key pair %d has no hash key", i)
 		}
@@ -153,17 +147,6 @@ func (c *Codec) Encode(name string, plain func([]byte) ([]byte, error)) (string,
 // and calls use with the plaintext, which is valid only during the call.
 // It returns use's error, or one of the package's.
 func (c *Codec) Decode(name string, parts []string, use func(plain []byte) error) error {
-	return c.DecodeWith(name, parts, nil, use)
-}
-
-// DecodeWith is Decode for a value that may have been verified before,
-// with r the receipt kept from then. When r is this value's receipt, the
-// value is not authenticated by its HMAC again but by r, at a third of
-// the cost; everything else is as in Decode. Otherwise the HMAC decides,
-// and when the value verifies, *r becomes its receipt (the zero Receipt
-// asks for one; a nil r is Decode). A value that does not verify leaves
-// *r as it was.
-func (c *Codec) DecodeWith(name string, parts []string, r *Receipt, use func(plain []byte) error) error {
 	buf := c.buffers.Get().(*buffers)
 	defer c.buffers.Put(buf)
 
@@ -201,26 +184,9 @@ func (c *Codec) DecodeWith(name string, parts []string, r *Receipt, use func(pla
 	date, value, mac := outer[:i], outer[i+1:i+1+j], outer[i+1+j+1:]
 	prefix := append(append(buf.plain[:0], name...), '|')
 	buf.plain = prefix
-	var k *key
-	if !receiptsOn {
-		r = nil
-	}
-	if r != nil && r.Valid() && int(r.key) <= len(c.keys) {
-		buf.sealed = grow(buf.sealed, 2*(len(prefix)+2)+16)
-		if r.matches(c.receipts.sum(buf.sealed, prefix, r.key, outer)) {
-			k = &c.keys[r.key-1]
-		}
-	}
+	k := c.verify(prefix, outer[:i+1+j], mac)
 	if k == nil {
-		k = c.verify(prefix, outer[:i+1+j], mac)
-		if k == nil {
-			return ErrMAC
-		}
-		if r != nil {
-			index := uint16(k.index + 1)
-			buf.sealed = grow(buf.sealed, 2*(len(prefix)+2)+16)
-			*r = Receipt{sum: c.receipts.sum(buf.sealed, prefix, index, outer), key: index}
-		}
+		return ErrMAC
 	}
 	t, ok := parseDate(date)
 	if !ok {
@@ -253,9 +219,6 @@ func (c *Codec) DecodeWith(name string, parts []string, r *Receipt, use func(pla
 // signed is mac, or nil. Every pair is tried, as securecookie.DecodeMulti
 // does.
 func (c *Codec) verify(prefix, signed, mac []byte) *key {
-	if testHookVerify != nil {
-		testHookVerify()
-	}
 	var sum [sha256.Size]byte
 	for i := range c.keys {
 		k := &c.keys[i]
@@ -271,10 +234,6 @@ func (c *Codec) verify(prefix, signed, mac []byte) *key {
 	}
 	return nil
 }
-
-// testHookVerify, when set by a test, is called for each value whose MAC
-// is computed.
-var testHookVerify func()
 
 // parseDate parses securecookie's timestamp, as strconv.ParseInt does.
 func parseDate(b []byte) (int64, bool) {
