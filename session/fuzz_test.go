@@ -61,7 +61,10 @@ func FuzzCookieStoreLoad(f *testing.F) {
 		if err != nil && d != nil {
 			t.Fatalf("Load(%q) returned a session with an error", header)
 		}
-		if d != nil && (genuine[d.ID] == "" || genuine[d.ID] != d.IDToken) {
+		if d == nil {
+			return
+		}
+		if token, saved := genuine[d.ID]; !saved || token != d.IDToken {
 			t.Fatalf("Load(%q) returned a session that was never saved", header)
 		}
 	})
